@@ -1,0 +1,84 @@
+/**
+ * The one interface between the agent and a container runtime. The reconciler
+ * in src/ talks only to this; an adapter (compose on Docker, Podman, a future
+ * Helm one) implements it without touching src/.
+ */
+import type { ErrorCode } from "../src/errors/codes.ts";
+
+/** Margo deployment profile types an adapter may run. */
+export type ProfileType = "compose" | "helm.v3";
+
+/** A component ready to apply: its package already downloaded, verified and unpacked. */
+export interface ResolvedComponent {
+  name: string;
+  /** Absolute path of the compose file inside the agent's data directory. */
+  composeFile: string;
+  /** Digest of the package bytes (sha256:<hex>), for labels and caching. */
+  packageDigest: string;
+  /** Parameters for this component: environment variables for compose interpolation. Never passed through a shell. */
+  env: Record<string, string>;
+  /** Wait until running (healthy when a healthcheck exists) before the next component. */
+  wait: boolean;
+  /** Bound on that wait, in milliseconds. */
+  timeoutMs: number;
+}
+
+export interface DeploymentRef {
+  deploymentId: string;
+  /** metadata.name of the ApplicationDeployment. */
+  name: string;
+  /** Digest of the ApplicationDeployment YAML (sha256:<hex>); labelled on everything created. */
+  digest: string;
+}
+
+export interface ApplyContext {
+  /** Aborted when a newer desired state made this work stale (Ankaios-style retry token). */
+  signal: AbortSignal;
+  /** A directory under the agent's data directory that belongs to this deployment. */
+  workDir: string;
+}
+
+export type ObservedState = "running" | "starting" | "unhealthy" | "exited" | "missing";
+
+export interface ComponentObservation {
+  name: string;
+  state: ObservedState;
+  /** Exit code of the first exited container, when state is "exited". */
+  exitCode?: number;
+  /** The deployment digest found on the containers' labels. */
+  digest?: string;
+  detail?: string;
+}
+
+export interface DeploymentObservation {
+  deploymentId: string;
+  components: ComponentObservation[];
+}
+
+export interface EngineInfo {
+  /** Adapter name: "podman", "compose", "simulated", "unsupported". */
+  runtime: string;
+  reachable: boolean;
+  /** Engine and compose tool versions, as the engine reports them. */
+  version?: string;
+  detail?: string;
+}
+
+/** A failure an adapter reports: a stable code and a message a field engineer understands. */
+export interface RuntimeFailure {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface RuntimeAdapter {
+  readonly name: string;
+  /** What this adapter can run on this device now (feeds supportedDeploymentTypes). */
+  supportedProfiles(): Promise<ProfileType[]>;
+  engineInfo(): Promise<EngineInfo>;
+  /** Create or update one component; resolves when it is up (and, with wait, running). Throws AgentError. */
+  applyComponent(deployment: DeploymentRef, component: ResolvedComponent, ctx: ApplyContext): Promise<void>;
+  /** Remove one component's containers and networks. Idempotent. Throws AgentError. */
+  removeComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void>;
+  /** Everything this agent owns on the engine, found by labels. Never lists containers it does not own. */
+  inspect(): Promise<DeploymentObservation[]>;
+}

@@ -1,0 +1,56 @@
+/**
+ * Every stable error code the agent emits, in one table. Codes are part of the
+ * agent's interface (status reports, logs, the local API): never rename one.
+ * README.md's error table is checked against this object by a test.
+ */
+export const ERROR_CODES = {
+  // configuration and start-up
+  CONFIG_INVALID: "A configuration value is missing or invalid; the message names the key, the value and the file.",
+  CONFIG_NOT_FOUND: "The configuration file named with --config does not exist or cannot be read.",
+  // desired state
+  WFM_UNREACHABLE: "The WFM could not be reached (DNS, connection refused, TLS, timeout).",
+  WFM_HTTP_ERROR: "The WFM answered with an unexpected HTTP status.",
+  WFM_BODY_TOO_LARGE: "A WFM response exceeded the configured size limit.",
+  MANIFEST_INVALID: "The state manifest is not valid JSON or does not match the Margo schema.",
+  MANIFEST_VERSION_NOT_NEWER: "The manifestVersion is not greater than the last applied one (possible rollback attack); nothing applied.",
+  MANIFEST_NOT_ACCEPTABLE: "The WFM answered 406: it cannot serve the manifest format the agent asks for.",
+  URL_FOREIGN_ORIGIN: "An artifact URL points outside the WFM's origin; nothing applied.",
+  DIGEST_MISMATCH: "An artifact's SHA-256 does not match the digest in the manifest; nothing applied.",
+  DIGEST_UNSUPPORTED: "A digest is not of the form sha256:<64 lowercase hex>.",
+  BUNDLE_UNSAFE: "The bundle holds an absolute path, '..', a link or a device entry.",
+  BUNDLE_TOO_LARGE: "The bundle exceeds the entry-count, entry-size or total-size limit when decompressed.",
+  BUNDLE_INVALID: "The bundle is not a readable gzip-compressed tar.",
+  BUNDLE_INCOMPLETE: "The bundle lacks a deployment listed in the manifest.",
+  DEPLOYMENT_INVALID: "An ApplicationDeployment YAML cannot be parsed or does not match the schema.",
+  DEPLOYMENT_ID_MISMATCH: "An ApplicationDeployment's id differs from the deploymentId the manifest gives for it.",
+  PROFILE_UNSUPPORTED: "No runtime adapter on this device runs this deployment profile type (e.g. helm.v3 without Kubernetes).",
+  // packages
+  PACKAGE_DOWNLOAD_FAILED: "A component package could not be downloaded.",
+  PACKAGE_TOO_LARGE: "A component package exceeds the configured size limit.",
+  PACKAGE_UNSAFE: "A component package archive holds unsafe entries (absolute paths, '..', links, devices).",
+  PACKAGE_INVALID: "A component package is neither a compose file nor a .tar.gz holding one.",
+  PACKAGE_SIGNATURE_INVALID: "A component package's detached PGP signature is missing or does not verify against keyLocation.",
+  PACKAGE_INSECURE_URL: "A package URL uses plain http and insecure packages are not allowed by the configuration.",
+  DISK_SPACE_LOW: "Free space on the data directory or engine storage is below the configured reserve.",
+  // engines
+  ENGINE_NOT_FOUND: "The container engine or compose tool is not installed.",
+  ENGINE_UNREACHABLE: "The container engine is installed but does not answer (socket down, daemon stopped).",
+  IMAGE_NOT_FOUND: "An image named by the compose file is not present and cannot be pulled.",
+  COMPOSE_INVALID: "The compose file is malformed or rejected by the compose tool.",
+  COMPONENT_APPLY_FAILED: "The compose tool failed to bring the component up; the message quotes its error.",
+  COMPONENT_TIMEOUT: "A component did not become running (or healthy) within its timeout.",
+  COMPONENT_EXITED: "A component's container exited; the message carries its exit code.",
+  COMPONENT_REMOVE_FAILED: "The compose tool failed to remove a component.",
+  UPDATE_ROLLED_BACK: "An update failed and the previous version of the deployment was restored.",
+  DRIFT_RESTORED: "A component changed outside the agent (stopped, removed) and was restored.",
+  // state and reporting
+  STORE_TAMPERED: "A stored ApplicationDeployment no longer matches its digest; it is not re-applied.",
+  STORE_CORRUPT: "The state database failed its integrity check.",
+  REPORT_REJECTED: "The WFM rejected a status report (400/422); it is parked, not retried.",
+  IDENTITY_REJECTED: "The WFM answered 401/403: the device's signature, certificate or onboarding is not accepted.",
+  ONBOARDING_PENDING: "The WFM has not approved this device yet (403 on onboarding); retried with backoff.",
+  CLOCK_SKEW: "The device clock differs from the WFM's Date header by more than the signature window.",
+  INTERNAL: "An unexpected internal error; the message carries the detail.",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

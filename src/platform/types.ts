@@ -1,0 +1,61 @@
+/**
+ * The platform seam: the only APIs the core needs from its JavaScript runtime.
+ * src/adapter/bun implements them; a Deno adapter would implement the same, and
+ * the protocol and reconcile logic import nothing runtime-specific.
+ */
+
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+export interface Statement<Row> {
+  get(...params: SqlValue[]): Row | null;
+  all(...params: SqlValue[]): Row[];
+  run(...params: SqlValue[]): { changes: number; lastInsertRowid: number | bigint };
+}
+
+export interface SqlDatabase {
+  exec(sql: string): void;
+  prepare<Row = Record<string, SqlValue>>(sql: string): Statement<Row>;
+  /** Runs fn in one transaction (BEGIN IMMEDIATE ... COMMIT), rolling back on throw. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** True when the process was killed on timeout or abort. */
+  killed: boolean;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  stdin?: string;
+}
+
+export interface HttpServerHandle {
+  readonly port: number;
+  readonly hostname: string;
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  hostname: string;
+  port: number;
+  /** When set, listen on this unix socket instead of TCP. */
+  unix?: string;
+}
+
+export interface Platform {
+  openDatabase(path: string, opts?: { readonly?: boolean }): SqlDatabase;
+  /** Runs argv directly (never through a shell). A missing binary gives code 127. */
+  run(argv: string[], opts?: RunOptions): Promise<ProcessResult>;
+  serve(fetch: (req: Request) => Response | Promise<Response>, opts: ServeOptions): HttpServerHandle;
+  /** fetch with an optional extra CA bundle (PEM) trusted beside the system store. */
+  fetch(input: string | URL, init: RequestInit, tls?: { ca?: string }): Promise<Response>;
+  /** Absolute path of the running executable (or script), for self-hashing. */
+  executablePath(): string;
+}
