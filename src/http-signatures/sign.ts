@@ -1,0 +1,111 @@
+/**
+ * Signing an outgoing request the way PROTOCOL.md §2 asks:
+ * `sig1=("@method" "@target-uri" "content-digest");created=<unix s>;keyid="<id>"`.
+ * Returns the header values to add; the caller's Headers are not modified.
+ */
+import { AgentError } from "../errors/index.ts";
+import { bytesToBase64 } from "./base64.ts";
+import { signBase, type SignatureAlgorithm } from "./algorithms.ts";
+import { contentDigest } from "./content-digest.ts";
+import { createSignatureBase, parseComponentId } from "./signature-base.ts";
+import { serializeInnerList, type InnerList, type Parameters } from "./structured-fields.ts";
+
+export interface SignableRequest {
+  method: string;
+  /** The absolute URL the request goes to (what `@target-uri` covers). */
+  url: string;
+  headers: Headers;
+  body?: Uint8Array;
+}
+
+export interface Signer {
+  keyId: string;
+  alg: SignatureAlgorithm;
+  /** The private key (or HMAC secret), imported for `alg`. */
+  key: CryptoKey;
+}
+
+export interface SignOptions {
+  /** Signature label; default `sig1`. */
+  label?: string;
+  /** Unix seconds; default now. */
+  created?: number;
+  /** Covered components, in order. Default: @method, @target-uri (+ content-digest with a body). */
+  components?: string[];
+  /** Unix seconds after which the signature should not be accepted. */
+  expires?: number;
+  /** Add `alg="<alg>"`; off by default because PROTOCOL.md's example has none. */
+  includeAlg?: boolean;
+  nonce?: string;
+  tag?: string;
+}
+
+export interface SignatureHeaders {
+  "signature-input": string;
+  signature: string;
+  /** Present when this call computed the Content-Digest (the body is covered). */
+  "content-digest"?: string;
+}
+
+/** Signature parameters in one fixed order: created, expires, keyid, alg, nonce, tag. */
+function signatureParams(signer: Signer, opts: SignOptions): Parameters {
+  const params: Parameters = [];
+  const created = opts.created ?? Math.floor(Date.now() / 1000);
+  params.push(["created", { type: "integer", value: created }]);
+  if (opts.expires !== undefined) params.push(["expires", { type: "integer", value: opts.expires }]);
+  params.push(["keyid", { type: "string", value: signer.keyId }]);
+  if (opts.includeAlg) params.push(["alg", { type: "string", value: signer.alg }]);
+  if (opts.nonce !== undefined) params.push(["nonce", { type: "string", value: opts.nonce }]);
+  if (opts.tag !== undefined) params.push(["tag", { type: "string", value: opts.tag }]);
+  return params;
+}
+
+/**
+ * Throws AgentError INTERNAL when the request cannot be signed as asked (a
+ * covered header is absent, the key does not fit the algorithm): a programming
+ * or configuration error on our side, never something to retry.
+ */
+export async function signRequest(
+  req: SignableRequest,
+  signer: Signer,
+  opts: SignOptions = {},
+): Promise<SignatureHeaders> {
+  try {
+    return await sign(req, signer, opts);
+  } catch (err) {
+    if (err instanceof AgentError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new AgentError("INTERNAL", `cannot sign ${req.method} ${req.url}: ${message}`, {}, { cause: err });
+  }
+}
+
+async function sign(req: SignableRequest, signer: Signer, opts: SignOptions): Promise<SignatureHeaders> {
+  const label = opts.label ?? "sig1";
+  if (!/^[a-z*][a-z0-9_\-.*]*$/.test(label)) throw new Error(`signature label "${label}" is not a valid dictionary key`);
+  const components =
+    opts.components ??
+    (req.body !== undefined ? ["@method", "@target-uri", "content-digest"] : ["@method", "@target-uri"]);
+  const covered: InnerList = {
+    kind: "inner-list",
+    items: components.map(parseComponentId),
+    params: signatureParams(signer, opts),
+  };
+
+  const headers = new Headers(req.headers);
+  let digest: string | undefined;
+  const coversDigest = covered.items.some((id) => id.value.type === "string" && id.value.value === "content-digest");
+  if (coversDigest && req.body !== undefined) {
+    // Always recomputed: a stale Content-Digest left in the headers must never be signed.
+    digest = await contentDigest(req.body);
+    headers.set("content-digest", digest);
+  }
+
+  const base = createSignatureBase({ method: req.method, url: req.url, headers }, covered);
+  const signature = await signBase(signer.alg, signer.key, base);
+  const result: SignatureHeaders = {
+    "signature-input": `${label}=${serializeInnerList(covered)}`,
+    signature: `${label}=:${bytesToBase64(signature)}:`,
+  };
+  if (digest !== undefined) result["content-digest"] = digest;
+  return result;
+}
