@@ -1,0 +1,116 @@
+/**
+ * The simulated runtime: runs no containers but goes through every state and
+ * report exactly as a real device would. For demos without an engine and for
+ * WFM vendors who want many devices on one machine. Its "containers" live in a
+ * JSON file in the data directory, so restarts behave like a real engine's.
+ *
+ * Faults for testing a WFM: a compose file whose text contains
+ * `x-simulated-fail: <message>` fails to apply with COMPONENT_APPLY_FAILED.
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AgentError } from "../../src/errors/index.ts";
+import type { ApplyContext, DeploymentObservation, DeploymentRef, ResolvedComponent, RuntimeAdapter } from "../types.ts";
+
+interface SimContainer {
+  deploymentId: string;
+  component: string;
+  digest: string;
+  packageDigest: string;
+  env: Record<string, string>;
+  state: "running" | "exited";
+}
+
+export interface SimulatedOptions {
+  /** Where the simulated engine keeps its containers. */
+  dataDir: string;
+  /** Pretend work per component, so each state is visible on a WFM's page. */
+  applyDelayMs?: number;
+}
+
+export class SimulatedRuntime implements RuntimeAdapter {
+  readonly name = "simulated";
+  private readonly file: string;
+  private containers: Map<string, SimContainer>;
+
+  constructor(private readonly o: SimulatedOptions) {
+    this.file = join(o.dataDir, "simulated-engine.json");
+    this.containers = this.load();
+  }
+
+  private load(): Map<string, SimContainer> {
+    try {
+      const list = JSON.parse(readFileSync(this.file, "utf8")) as SimContainer[];
+      return new Map(list.map((c) => [`${c.deploymentId}/${c.component}`, c]));
+    } catch {
+      return new Map();
+    }
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify([...this.containers.values()]));
+    renameSync(tmp, this.file);
+  }
+
+  async supportedProfiles() {
+    return ["compose" as const];
+  }
+
+  async engineInfo() {
+    return { runtime: "simulated", reachable: true, version: "simulated (no containers run)" };
+  }
+
+  async applyComponent(deployment: DeploymentRef, component: ResolvedComponent, ctx: ApplyContext): Promise<void> {
+    const text = readFileSync(component.composeFile, "utf8");
+    if (this.o.applyDelayMs) await sleep(this.o.applyDelayMs, ctx.signal);
+    const fault = /x-simulated-fail:\s*(.+)/.exec(text);
+    if (fault) throw new AgentError("COMPONENT_APPLY_FAILED", `simulated failure: ${fault[1]!.trim()}`);
+    this.containers.set(`${deployment.deploymentId}/${component.name}`, {
+      deploymentId: deployment.deploymentId,
+      component: component.name,
+      digest: deployment.digest,
+      packageDigest: component.packageDigest,
+      env: component.env,
+      state: "running",
+    });
+    this.save();
+  }
+
+  async removeComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void> {
+    if (this.o.applyDelayMs) await sleep(this.o.applyDelayMs, ctx.signal);
+    if (this.containers.delete(`${deployment.deploymentId}/${componentName}`)) this.save();
+  }
+
+  async inspect(): Promise<DeploymentObservation[]> {
+    const byDeployment = new Map<string, DeploymentObservation>();
+    for (const c of this.containers.values()) {
+      const obs = byDeployment.get(c.deploymentId) ?? { deploymentId: c.deploymentId, components: [] };
+      obs.components.push({ name: c.component, state: c.state, digest: c.digest });
+      byDeployment.set(c.deploymentId, obs);
+    }
+    return [...byDeployment.values()];
+  }
+
+  /** Test and demo hook: what a component was started with. */
+  container(deploymentId: string, component: string): SimContainer | undefined {
+    return this.containers.get(`${deploymentId}/${component}`);
+  }
+
+  /** Test hook: make drift happen, as if someone removed a container by hand. */
+  removeBehindAgentsBack(deploymentId: string, component: string): void {
+    this.containers.delete(`${deploymentId}/${component}`);
+    this.save();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * The agent: wires the store, the WFM client, the runtime, the reconciler and
+ * the status sender, and runs the loops (poll, drift). Everything it touches
+ * comes in through AgentDeps, so tests build one with real parts of their choice.
+ */
+import type { RuntimeAdapter } from "../../runtimes/types.ts";
+import type { Config } from "../config/schema.ts";
+import { asAgentError } from "../errors/index.ts";
+import { Journal } from "../journal/journal.ts";
+import { StatusSender } from "../journal/sender.ts";
+import type { Logger } from "../log.ts";
+import type { Platform } from "../platform/types.ts";
+import type { RequestSigner } from "../protocol/request-signer.ts";
+import { WfmClient } from "../protocol/wfm-client.ts";
+import type { ComponentResolver } from "../reconcile/component-resolver.ts";
+import { Reconciler } from "../reconcile/reconciler.ts";
+import { StateStore } from "../store/state-store.ts";
+import { type PollOutcome, SyncEngine } from "../sync/sync-engine.ts";
+import { systemClock } from "./clock.ts";
+import { nextPollDelay } from "./poll-schedule.ts";
+import { SerialQueue } from "./serial-queue.ts";
+import { join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+
+export interface AgentDeps {
+  config: Config;
+  platform: Platform;
+  runtime: RuntimeAdapter;
+  resolve: ComponentResolver;
+  log: Logger;
+  signer?: RequestSigner;
+  userAgent: string;
+  /** The clientId to use (from onboarding or the config). */
+  clientId: () => string | undefined;
+  random?: () => number;
+}
+
+export interface PollRecord {
+  atMs: number;
+  outcome: PollOutcome["outcome"];
+  error?: { code: string; message: string };
+  durationMs: number;
+}
+
+export class Agent {
+  readonly store: StateStore;
+  readonly journal: Journal;
+  readonly client: WfmClient;
+  readonly sender: StatusSender;
+  readonly engine: SyncEngine;
+  readonly startedAtMs = Date.now();
+  lastPoll: PollRecord | undefined;
+  lastSuccessfulPollMs: number | undefined;
+  nextPollAtMs: number | undefined;
+  readonly pollCounts: Record<string, number> = {};
+  readonly reconcileDurationsMs: number[] = [];
+  private readonly queue = new SerialQueue();
+  private readonly abort = new AbortController();
+  private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private driftTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
+  constructor(private readonly d: AgentDeps) {
+    const { config, platform, log } = d;
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    this.store = StateStore.open(platform.openDatabase(join(config.dataDir, "state.db")), systemClock());
+    this.journal = new Journal(this.store.db);
+    this.client = new WfmClient({
+      baseUrl: config.wfm.url.replace(/\/+$/, ""),
+      clientId: d.clientId,
+      fetch: (url, init) => platform.fetch(url, init, d.config.wfm.caFile ? { ca: readCa(d.config.wfm.caFile) } : undefined),
+      signer: d.signer,
+      requestTimeoutMs: config.wfm.requestTimeout,
+      userAgent: d.userAgent,
+    });
+    this.sender = new StatusSender({
+      journal: this.journal,
+      client: this.client,
+      log: log.child({ part: "sender" }),
+      policy: { baseMs: 1000, capMs: config.journal.retryMax },
+      maxEntries: config.journal.maxEntries,
+      random: d.random,
+    });
+    const reconciler = new Reconciler({
+      store: this.store,
+      runtime: d.runtime,
+      resolve: d.resolve,
+      log: log.child({ part: "reconciler" }),
+      rollback: config.reconcile.rollback,
+      workDir: (id) => join(config.dataDir, "deployments", id),
+      onReport: () => this.sender.wake(),
+    });
+    this.engine = new SyncEngine({ client: this.client, store: this.store, reconciler, runtime: d.runtime, log, limits: config.limits });
+  }
+
+  get runtime(): RuntimeAdapter {
+    return this.d.runtime;
+  }
+
+  /**
+   * Boot: restore the last applied desired state from the store without
+   * waiting for the WFM, repair what drifted while we were down, resume the
+   * journal, then start polling.
+   */
+  async start(): Promise<void> {
+    const { log } = this.d;
+    const applied = this.store.listDeployments();
+    log.info({ deployments: applied.length, manifestVersion: this.store.lastManifestVersion()?.toString() ?? null, pendingReports: this.journal.counts().pending }, "agent starting");
+    this.sender.wake();
+    await this.queue.run(() => this.engine.reconcileStored("boot", this.abort.signal, true));
+    this.schedulePoll(0);
+    if (this.d.config.reconcile.driftInterval > 0) {
+      this.driftTimer = setInterval(() => void this.checkDrift(), this.d.config.reconcile.driftInterval);
+    }
+  }
+
+  /** Polls now (operator request); resolves with the outcome. */
+  syncNow(): Promise<PollOutcome> {
+    this.sender.retryNow();
+    return this.queue.run(() => this.pollOnce());
+  }
+
+  private schedulePoll(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.nextPollAtMs = Date.now() + delayMs;
+    this.pollTimer = setTimeout(() => {
+      void this.queue.run(() => this.pollOnce()).finally(() => {
+        this.schedulePoll(nextPollDelay(this.d.config.poll.interval, this.d.config.poll.jitter, this.d.random));
+      });
+    }, delayMs);
+  }
+
+  private async pollOnce(): Promise<PollOutcome> {
+    const started = performance.now();
+    const result = await this.engine.poll(this.abort.signal);
+    const durationMs = performance.now() - started;
+    this.pollCounts[result.outcome] = (this.pollCounts[result.outcome] ?? 0) + 1;
+    const error = "error" in result ? { code: result.error.code, message: result.error.message } : undefined;
+    this.lastPoll = { atMs: Date.now(), outcome: result.outcome, error, durationMs };
+    if (result.outcome === "applied") this.recordReconcile(durationMs);
+    if (result.outcome !== "unreachable") {
+      this.lastSuccessfulPollMs = Date.now();
+      // The WFM answers: if reports were waiting out a backoff, try them now.
+      if (this.sender.state.failures > 0) this.sender.retryNow();
+      if (result.outcome === "not-modified" || result.outcome === "still-rejected") await this.retryFailed();
+    } else {
+      this.d.log.warn({ code: result.error.code }, `poll failed: ${result.error.message}`);
+    }
+    return result;
+  }
+
+  /** Failed deployments are retried on later cycles (backoff permitting), even when the WFM has nothing new. */
+  private async retryFailed(): Promise<void> {
+    if (!this.store.listDeployments().some((d) => d.state !== "installed")) return;
+    const outcomes = await this.engine.reconcileStored("retry", this.abort.signal, false);
+    if (outcomes.length) this.recordReconcile(outcomes.reduce((s, o) => s + o.durationMs, 0));
+  }
+
+  private async checkDrift(): Promise<void> {
+    if (this.stopped || this.queue.busy) return;
+    await this.queue.run(async () => {
+      try {
+        const outcomes = await this.engine.reconcileStored("drift", this.abort.signal, true);
+        for (const o of outcomes) if (o.step.action === "repair") this.d.log.warn({ deploymentId: o.step.deploymentId, code: "DRIFT_RESTORED", state: o.state }, o.step.reason);
+      } catch (err) {
+        this.d.log.error({ code: asAgentError(err).code, err: String(err) }, "drift check failed");
+      }
+    });
+  }
+
+  private recordReconcile(ms: number): void {
+    this.reconcileDurationsMs.push(ms);
+    if (this.reconcileDurationsMs.length > 100) this.reconcileDurationsMs.shift();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.driftTimer) clearInterval(this.driftTimer);
+    this.sender.stop();
+    this.abort.abort(new Error("agent stopping"));
+    await this.queue.idle().catch(() => {});
+    this.store.close();
+  }
+}
+
+function readCa(file: string): string {
+  // Read at each request: cheap, and a rotated CA file is picked up without restart.
+  return readFileSync(file, "utf8");
+}

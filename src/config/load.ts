@@ -1,0 +1,140 @@
+/**
+ * Loading the configuration: YAML file, then MARGO_AGENT_* environment variables,
+ * then --set flags, validated once. Every error names the key, the bad value and
+ * where it came from (file, variable or flag).
+ */
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import YAML from "yaml";
+import { AgentError } from "../errors/index.ts";
+import { type Config, ConfigSchema } from "./schema.ts";
+
+export const DEFAULT_CONFIG_PATH = "/etc/margo-agent/config.yaml";
+const ENV_PREFIX = "MARGO_AGENT_";
+
+export interface ConfigSources {
+  /** Path of the YAML file; undefined means defaults only. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** "key.path=value" overrides from the command line. */
+  sets?: string[];
+}
+
+/** Every leaf key of the schema, as dotted paths (wfm.url, poll.interval, …). */
+export function configKeys(): string[] {
+  const keys: string[] = [];
+  const walk = (schema: unknown, prefix: string) => {
+    let s = schema as { type?: string; wrapped?: unknown; entries?: Record<string, unknown> };
+    while (s.wrapped) s = s.wrapped as typeof s;
+    if (s.type === "strict_object" && s.entries) {
+      for (const [k, child] of Object.entries(s.entries)) walk(child, prefix ? `${prefix}.${k}` : k);
+    } else keys.push(prefix);
+  };
+  walk(ConfigSchema, "");
+  return keys;
+}
+
+/** wfm.caFile → MARGO_AGENT_WFM_CA_FILE */
+export function envNameFor(key: string): string {
+  return ENV_PREFIX + key.replace(/\./g, "_").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** Known keys beside `key` (same parent), for "did you mean" hints. */
+function siblings(keys: string[], key: string): string[] {
+  const parent = key.includes(".") ? key.slice(0, key.lastIndexOf(".") + 1) : "";
+  return keys.filter((k) => k.startsWith(parent)).map((k) => k.slice(parent.length).split(".")[0]!).filter((k, i, a) => a.indexOf(k) === i);
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function getPath(target: unknown, key: string): unknown {
+  return key.split(".").reduce<unknown>((node, part) => (node && typeof node === "object" ? (node as Record<string, unknown>)[part] : undefined), target);
+}
+
+/** A scalar from an env var or flag, typed the way YAML would type it ("true", "30", "null"). */
+function scalar(text: string): unknown {
+  try {
+    const parsed = YAML.parse(text);
+    return parsed === undefined ? text : parsed;
+  } catch {
+    return text;
+  }
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new AgentError("CONFIG_NOT_FOUND", `config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
+  }
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const where = e.linePos?.[0] ? `${file}:${e.linePos[0].line}:${e.linePos[0].col}` : file;
+    throw new AgentError("CONFIG_INVALID", `config: ${where}: invalid YAML: ${e.message.split("\n")[0]}`, { file });
+  }
+  const value = doc.toJS() ?? {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new AgentError("CONFIG_INVALID", `config: ${file}: the top level must be a mapping of keys`, { file });
+  }
+  return value as Record<string, unknown>;
+}
+
+export function loadConfig(sources: ConfigSources): Config {
+  const raw: Record<string, unknown> = sources.file ? readYaml(sources.file) : {};
+  const origin = new Map<string, string>(); // key → where its value came from, for error messages
+  const keys = configKeys();
+  const byEnv = new Map(keys.map((k) => [envNameFor(k), k]));
+  const problems: string[] = [];
+
+  for (const [name, value] of Object.entries(sources.env ?? {})) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const key = byEnv.get(name);
+    if (!key) {
+      problems.push(`${name}: unknown variable; see 'margo-agent config keys' for the list`);
+      continue;
+    }
+    setPath(raw, key, scalar(value));
+    origin.set(key, `environment variable ${name}`);
+  }
+  for (const item of sources.sets ?? []) {
+    const eq = item.indexOf("=");
+    const key = eq > 0 ? item.slice(0, eq) : "";
+    if (!keys.includes(key)) {
+      problems.push(`--set ${item}: unknown key ${JSON.stringify(key)}; see 'margo-agent config keys' for the list`);
+      continue;
+    }
+    setPath(raw, key, scalar(item.slice(eq + 1)));
+    origin.set(key, `--set ${key}`);
+  }
+
+  const result = v.safeParse(ConfigSchema, raw);
+  if (!result.success) {
+    for (const issue of result.issues) {
+      const key = v.getDotPath(issue) ?? "(top level)";
+      const where = origin.get(key) ?? sources.file ?? "defaults";
+      const value = getPath(raw, key);
+      if (issue.type === "strict_object") {
+        problems.push(`${key}: unknown key (in ${where}); known keys here: ${siblings(keys, key).join(", ")}`);
+      } else if (value === undefined) {
+        problems.push(`${key}: required but missing (in ${where})`);
+      } else {
+        problems.push(`${key}: ${JSON.stringify(value)} ${issue.message} (in ${where})`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new AgentError("CONFIG_INVALID", `config: ${problems.join("; ")}`, { problems, file: sources.file });
+  }
+  return (result as { output: Config }).output;
+}

@@ -1,0 +1,125 @@
+/**
+ * The status journal: queries over the outbox table that StateStore appends to.
+ * Delivery order is per deployment (oldest first); deployments are independent.
+ */
+import type { SqlDatabase } from "../platform/types.ts";
+
+export interface JournalEntry {
+  seq: number;
+  deploymentId: string;
+  state: string;
+  body: string;
+  wallMs: number;
+  monoMs: number;
+  bootId: string;
+  status: "pending" | "parked";
+  attempts: number;
+  lastError?: string;
+}
+
+interface Row {
+  seq: number;
+  deployment_id: string;
+  state: string;
+  body: string;
+  wall_ms: number;
+  mono_ms: number;
+  boot_id: string;
+  status: "pending" | "parked";
+  attempts: number;
+  last_error: string | null;
+}
+
+const toEntry = (r: Row): JournalEntry => ({
+  seq: r.seq,
+  deploymentId: r.deployment_id,
+  state: r.state,
+  body: r.body,
+  wallMs: r.wall_ms,
+  monoMs: r.mono_ms,
+  bootId: r.boot_id,
+  status: r.status,
+  attempts: r.attempts,
+  lastError: r.last_error ?? undefined,
+});
+
+export class Journal {
+  constructor(private readonly db: SqlDatabase) {}
+
+  /** The oldest pending report of each deployment: the only ones that may be sent now. */
+  heads(limit: number): JournalEntry[] {
+    return this.db
+      .prepare<Row>(
+        `SELECT j.* FROM journal j
+         JOIN (SELECT MIN(seq) AS seq FROM journal WHERE status = 'pending' GROUP BY deployment_id) h ON h.seq = j.seq
+         ORDER BY j.seq LIMIT ?`,
+      )
+      .all(limit)
+      .map(toEntry);
+  }
+
+  /** Delivered: gone from the outbox. */
+  ack(seq: number): void {
+    this.db.prepare("DELETE FROM journal WHERE seq = ?").run(seq);
+  }
+
+  /** The WFM refused it for good (400/422): kept, visible, never retried. */
+  park(seq: number, reason: string): void {
+    this.db.prepare("UPDATE journal SET status = 'parked', attempts = attempts + 1, last_error = ? WHERE seq = ?").run(reason, seq);
+  }
+
+  attemptFailed(seq: number, reason: string): void {
+    this.db.prepare("UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE seq = ?").run(reason, seq);
+  }
+
+  list(status: "pending" | "parked", limit = 1000): JournalEntry[] {
+    return this.db.prepare<Row>("SELECT * FROM journal WHERE status = ? ORDER BY seq LIMIT ?").all(status, limit).map(toEntry);
+  }
+
+  counts(): { pending: number; parked: number } {
+    const rows = this.db.prepare<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM journal GROUP BY status").all();
+    const get = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
+    return { pending: get("pending"), parked: get("parked") };
+  }
+
+  pendingFor(deploymentId: string): number {
+    return this.db.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM journal WHERE status = 'pending' AND deployment_id = ?").get(deploymentId)?.n ?? 0;
+  }
+
+  /**
+   * Keeps the outbox within maxEntries during a long outage: drops the oldest
+   * intermediate reports, never the latest of a deployment and never a failed
+   * transition. Returns how many were dropped (also counted in meta).
+   */
+  compact(maxEntries: number): number {
+    const { pending } = this.counts();
+    if (pending <= maxEntries) return 0;
+    const excess = pending - maxEntries;
+    let dropped = 0;
+    this.db.transaction(() => {
+      const result = this.db
+        .prepare(
+          `DELETE FROM journal WHERE seq IN (
+             SELECT seq FROM journal j
+             WHERE status = 'pending' AND state <> 'failed'
+               AND seq < (SELECT MAX(seq) FROM journal k WHERE k.deployment_id = j.deployment_id AND k.status = 'pending')
+             ORDER BY seq LIMIT ?)`,
+        )
+        .run(excess);
+      dropped = result.changes;
+      if (dropped > 0) {
+        this.db
+          .prepare(
+            `INSERT INTO meta (key, value) VALUES ('journal.compacted', ?)
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value`,
+          )
+          .run(String(dropped));
+      }
+    });
+    return dropped;
+  }
+
+  compacted(): number {
+    return Number(this.db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = 'journal.compacted'").get()?.value ?? 0);
+  }
+}

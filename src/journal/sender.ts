@@ -1,0 +1,163 @@
+/**
+ * The single sender: drains the journal to the WFM, oldest first per
+ * deployment, never blocking the reconciler (it only reads the outbox).
+ * At-least-once: a report leaves the outbox only after the WFM said 2xx.
+ */
+import { asAgentError } from "../errors/index.ts";
+import type { Logger } from "../log.ts";
+import type { WfmClient } from "../protocol/wfm-client.ts";
+import type { Journal, JournalEntry } from "./journal.ts";
+import { type BackoffPolicy, nextDelay, type ProblemHints, parseProblem, parseRetryAfter } from "./retry-timing.ts";
+
+export interface SenderOptions {
+  journal: Journal;
+  client: WfmClient;
+  log: Logger;
+  policy: BackoffPolicy;
+  maxEntries: number;
+  /** False while a known downtime window is in force: no attempts, no errors. */
+  mayCommunicate?: () => boolean;
+  /** Reports the Date header of each answer (clock offset estimation). */
+  onServerDate?: (date: string) => void;
+  random?: () => number;
+}
+
+export interface SenderState {
+  /** Consecutive failed rounds; drives the backoff. */
+  failures: number;
+  nextAttemptAtMs?: number;
+  lastError?: { code: string; message: string; atMs: number };
+  lastDeliveryAtMs?: number;
+  delivered: number;
+  identityProblem?: string;
+}
+
+const BATCH = 32;
+
+export class StatusSender {
+  readonly state: SenderState = { failures: 0, delivered: 0 };
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private stopped = false;
+  private again = false;
+
+  constructor(private readonly o: SenderOptions) {}
+
+  /** New reports were journaled, or the network may be back: try now (unless backing off). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.state.nextAttemptAtMs !== undefined && performance.now() < this.state.nextAttemptAtMs) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.drain(), 0);
+  }
+
+  /** Forget the backoff and try right away (operator asked, or the WFM answered a poll). */
+  retryNow(): void {
+    this.state.nextAttemptAtMs = undefined;
+    this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Sends until the outbox is empty or the WFM stops accepting. Resolves when idle. */
+  async drain(): Promise<void> {
+    if (this.running || this.stopped) return;
+    if (this.o.mayCommunicate && !this.o.mayCommunicate()) {
+      this.schedule(60_000);
+      return;
+    }
+    this.running = true;
+    try {
+      this.o.journal.compact(this.o.maxEntries);
+      for (;;) {
+        this.again = false;
+        const heads = this.o.journal.heads(BATCH);
+        if (heads.length === 0) break;
+        const results = await Promise.all(heads.map((e) => this.sendOne(e)));
+        const failure = results.find((r): r is Failure => r !== "ok");
+        if (failure) {
+          this.fail(failure);
+          return;
+        }
+        if (this.stopped) return;
+      }
+      this.state.failures = 0;
+      this.state.nextAttemptAtMs = undefined;
+    } finally {
+      this.running = false;
+      if (this.again && !this.stopped && this.state.nextAttemptAtMs === undefined) this.wake();
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.state.nextAttemptAtMs = performance.now() + delayMs;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.state.nextAttemptAtMs = undefined;
+      void this.drain();
+    }, delayMs);
+  }
+
+  /** "ok" to continue the round, a Failure when the WFM is not taking reports now. */
+  private async sendOne(entry: JournalEntry): Promise<"ok" | Failure> {
+    const log = this.o.log.child({ deploymentId: entry.deploymentId, seq: entry.seq, state: entry.state });
+    try {
+      const outcome = await this.o.client.postStatus(entry.deploymentId, entry.body);
+      if (outcome.serverDate) this.o.onServerDate?.(outcome.serverDate);
+      if (outcome.kind === "accepted") {
+        this.o.journal.ack(entry.seq);
+        this.state.delivered++;
+        this.state.lastDeliveryAtMs = Date.now();
+        this.state.identityProblem = undefined;
+        log.debug("status report delivered");
+        return "ok";
+      }
+      const hints = parseProblem(outcome.contentType, outcome.body);
+      const answer = `${outcome.status} ${hints?.title ?? ""} ${hints?.detail ?? outcome.body.slice(0, 200)}`.trim();
+      if (outcome.status === 400 || outcome.status === 422 || hints?.retryable === false) {
+        this.o.journal.park(entry.seq, answer);
+        log.error({ code: "REPORT_REJECTED", answer }, "the WFM rejected a status report; parked, not retried");
+        return "ok";
+      }
+      if (outcome.status === 401 || outcome.status === 403) {
+        this.state.identityProblem = answer;
+        return this.attemptFailed(entry, { code: "IDENTITY_REJECTED", message: `the WFM refused our identity (${answer}); check onboarding and the device certificate`, hints });
+      }
+      return this.attemptFailed(entry, { code: "WFM_HTTP_ERROR", message: `status report: WFM answered ${answer}`, retryAfterMs: parseRetryAfter(outcome.retryAfter, Date.now()), hints });
+    } catch (err) {
+      const e = asAgentError(err, "WFM_UNREACHABLE");
+      return this.attemptFailed(entry, { code: e.code, message: e.message });
+    }
+  }
+
+  private attemptFailed(entry: JournalEntry, f: Omit<Failure, "deploymentId">): Failure {
+    this.o.journal.attemptFailed(entry.seq, `${f.code}: ${f.message}`);
+    return { ...f, deploymentId: entry.deploymentId };
+  }
+
+  /** One failed round: one step of backoff, however many reports were in flight. */
+  private fail(f: Failure): void {
+    const quiet = this.o.mayCommunicate && !this.o.mayCommunicate();
+    const delay = nextDelay(this.state.failures, this.o.policy, { retryAfterMs: f.retryAfterMs, hints: f.hints }, this.o.random);
+    this.state.failures++;
+    this.state.lastError = { code: f.code, message: f.message, atMs: Date.now() };
+    if (!quiet) this.o.log.warn({ code: f.code, deploymentId: f.deploymentId, retryInMs: delay }, f.message);
+    this.schedule(delay);
+  }
+}
+
+interface Failure {
+  code: string;
+  message: string;
+  deploymentId: string;
+  retryAfterMs?: number;
+  hints?: ProblemHints;
+}

@@ -1,0 +1,203 @@
+/**
+ * Durable state: what the device has applied (so a restart needs no WFM), the
+ * last accepted manifest version and ETag, and the status journal's outbox.
+ * Every state change of a deployment and the report that describes it are
+ * written in one transaction.
+ */
+import type { SqlDatabase } from "../platform/types.ts";
+import type { ComponentStatus, DeploymentState, StatusError } from "../reconcile/states.ts";
+import { MIGRATIONS, PRAGMAS, SCHEMA_VERSION } from "./schema.ts";
+
+export interface AppliedDeployment {
+  id: string;
+  name: string;
+  digest: string;
+  yaml: string;
+  state: DeploymentState;
+  components: ComponentStatus[];
+  error?: StatusError;
+  manifestVersion: string;
+  goodDigest?: string;
+  goodYaml?: string;
+  sinceMs: number;
+  attempts: number;
+  /** False once the WFM no longer lists it: its removal is under way or failed. */
+  wanted: boolean;
+}
+
+interface DeploymentRow {
+  id: string;
+  name: string;
+  digest: string;
+  yaml: string;
+  state: string;
+  components: string;
+  error: string | null;
+  manifest_version: string;
+  good_digest: string | null;
+  good_yaml: string | null;
+  since_ms: number;
+  attempts: number;
+  wanted: number;
+}
+
+export interface Transition {
+  id: string;
+  name: string;
+  digest: string;
+  yaml: string;
+  manifestVersion: string;
+  state: DeploymentState;
+  components: ComponentStatus[];
+  error?: StatusError;
+  /** The report to journal with this change (the exact JSON body to send). */
+  report: string;
+  /** When set, remember this version as the last known good (it reached installed). */
+  markGood?: boolean;
+  /** Count this as a new attempt (for backoff), or reset the count. */
+  attempts?: number;
+  /** False for removal transitions. */
+  wanted: boolean;
+}
+
+export interface Clock {
+  wallMs(): number;
+  monoMs(): number;
+  bootId: string;
+}
+
+function toApplied(r: DeploymentRow): AppliedDeployment {
+  return {
+    id: r.id,
+    name: r.name,
+    digest: r.digest,
+    yaml: r.yaml,
+    state: r.state as DeploymentState,
+    components: JSON.parse(r.components) as ComponentStatus[],
+    error: r.error ? (JSON.parse(r.error) as StatusError) : undefined,
+    manifestVersion: r.manifest_version,
+    goodDigest: r.good_digest ?? undefined,
+    goodYaml: r.good_yaml ?? undefined,
+    sinceMs: r.since_ms,
+    attempts: r.attempts,
+    wanted: r.wanted === 1,
+  };
+}
+
+export class StateStore {
+  constructor(
+    readonly db: SqlDatabase,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Opens (and migrates) the database. Read-only openers skip migrations. */
+  static open(db: SqlDatabase, clock: Clock, opts: { readonly?: boolean } = {}): StateStore {
+    if (!opts.readonly) {
+      db.exec(PRAGMAS);
+      const current = Number(db.prepare<{ user_version: number }>("PRAGMA user_version").get()?.user_version ?? 0);
+      for (let v = current; v < SCHEMA_VERSION; v++) {
+        db.transaction(() => {
+          db.exec(MIGRATIONS[v]!);
+          db.exec(`PRAGMA user_version = ${v + 1}`);
+        });
+      }
+    } else {
+      db.exec("PRAGMA busy_timeout = 2000;");
+    }
+    return new StateStore(db, clock);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
+  }
+
+  lastManifestVersion(): bigint | null {
+    const v = this.getMeta("manifestVersion");
+    return v === undefined ? null : BigInt(v);
+  }
+
+  lastEtag(): string | undefined {
+    return this.getMeta("etag");
+  }
+
+  /** Written only after the reconcile of that manifest has been carried out. */
+  commitManifest(version: bigint, etag: string): void {
+    this.db.transaction(() => {
+      this.setMeta("manifestVersion", version.toString());
+      this.setMeta("etag", etag);
+      this.setMeta("manifestAppliedAtMs", String(this.clock.wallMs()));
+    });
+  }
+
+  listDeployments(): AppliedDeployment[] {
+    return this.db.prepare<DeploymentRow>("SELECT * FROM deployments ORDER BY id").all().map(toApplied);
+  }
+
+  getDeployment(id: string): AppliedDeployment | undefined {
+    const row = this.db.prepare<DeploymentRow>("SELECT * FROM deployments WHERE id = ?").get(id);
+    return row ? toApplied(row) : undefined;
+  }
+
+  /** A state change and its report, atomically. */
+  recordTransition(t: Transition): void {
+    const now = this.clock.wallMs();
+    this.db.transaction(() => {
+      const prev = this.db.prepare<{ good_digest: string | null; good_yaml: string | null; attempts: number }>(
+        "SELECT good_digest, good_yaml, attempts FROM deployments WHERE id = ?",
+      ).get(t.id);
+      const goodDigest = t.markGood ? t.digest : (prev?.good_digest ?? null);
+      const goodYaml = t.markGood ? t.yaml : (prev?.good_yaml ?? null);
+      this.db
+        .prepare(
+          `INSERT INTO deployments (id, name, digest, yaml, state, components, error, manifest_version, good_digest, good_yaml, since_ms, attempts, wanted)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET name = excluded.name, digest = excluded.digest, yaml = excluded.yaml, state = excluded.state,
+             components = excluded.components, error = excluded.error, manifest_version = excluded.manifest_version,
+             good_digest = excluded.good_digest, good_yaml = excluded.good_yaml, since_ms = excluded.since_ms, attempts = excluded.attempts, wanted = excluded.wanted`,
+        )
+        .run(
+          t.id, t.name, t.digest, t.yaml, t.state, JSON.stringify(t.components), t.error ? JSON.stringify(t.error) : null,
+          t.manifestVersion, goodDigest, goodYaml, now, t.attempts ?? prev?.attempts ?? 0, t.wanted ? 1 : 0,
+        );
+      this.appendReport(t.id, t.state, t.report);
+      this.db.prepare("INSERT INTO history (deployment_id, state, error_code, message, wall_ms) VALUES (?, ?, ?, ?, ?)").run(
+        t.id, t.state, t.error?.code ?? null, t.error?.message ?? null, now,
+      );
+    });
+  }
+
+  /** The last report of a removal: the row goes, the report stays until delivered. */
+  recordRemoved(id: string, report: string): void {
+    const now = this.clock.wallMs();
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM deployments WHERE id = ?").run(id);
+      this.appendReport(id, "removed", report);
+      this.db.prepare("INSERT INTO history (deployment_id, state, wall_ms) VALUES (?, 'removed', ?)").run(id, now);
+      // Keep history bounded: the last 50 transitions per deployment.
+      this.db.prepare("DELETE FROM history WHERE deployment_id = ? AND seq NOT IN (SELECT seq FROM history WHERE deployment_id = ? ORDER BY seq DESC LIMIT 50)").run(id, id);
+    });
+  }
+
+  private appendReport(deploymentId: string, state: string, body: string): void {
+    this.db.prepare("INSERT INTO journal (deployment_id, state, body, wall_ms, mono_ms, boot_id) VALUES (?, ?, ?, ?, ?, ?)").run(
+      deploymentId, state, body, this.clock.wallMs(), this.clock.monoMs(), this.clock.bootId,
+    );
+  }
+
+  history(deploymentId: string, limit = 20): { state: string; errorCode?: string; message?: string; wallMs: number }[] {
+    return this.db
+      .prepare<{ state: string; error_code: string | null; message: string | null; wall_ms: number }>(
+        "SELECT state, error_code, message, wall_ms FROM history WHERE deployment_id = ? ORDER BY seq DESC LIMIT ?",
+      )
+      .all(deploymentId, limit)
+      .map((r) => ({ state: r.state, errorCode: r.error_code ?? undefined, message: r.message ?? undefined, wallMs: r.wall_ms }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
