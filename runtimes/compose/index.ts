@@ -1,0 +1,32 @@
+/**
+ * The compose adapter: Docker Engine driven by Docker Compose (v2 plugin when
+ * present, else docker-compose v1).
+ */
+import type { Platform } from "../../src/platform/types.ts";
+import { ComposeAdapter, type ComposeAdapterOptions, defaultBaseEnv } from "../shared/compose-adapter.ts";
+import { DockerEngine } from "./docker-engine.ts";
+
+export interface ComposeRuntimeOptions {
+  platform: Pick<Platform, "run">;
+  removeVolumes?: boolean;
+  composeTool?: ComposeAdapterOptions["composeTool"];
+  baseEnv?: Record<string, string>;
+  pollMs?: number;
+  docker?: string;
+}
+
+export function createComposeRuntime(opts: ComposeRuntimeOptions): ComposeAdapter {
+  const run = opts.platform.run.bind(opts.platform);
+  const baseEnv = opts.baseEnv ?? defaultBaseEnv();
+  const engine = new DockerEngine({ run, env: baseEnv, docker: opts.docker });
+  return new ComposeAdapter({
+    run,
+    engine,
+    baseEnv,
+    removeVolumes: opts.removeVolumes,
+    composeTool: opts.composeTool,
+    pollMs: opts.pollMs,
+  });
+}
+
+export { ComposeAdapter };

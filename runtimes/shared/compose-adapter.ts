@@ -1,0 +1,252 @@
+/**
+ * A RuntimeAdapter for any engine driven by a compose tool: apply = `up`,
+ * remove = `down`, inspect = one labelled list call. Engine specifics live in a
+ * ContainerEngine (runtimes/compose, runtimes/podman).
+ */
+import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { AgentError } from "../../src/errors/index.ts";
+import type { Platform } from "../../src/platform/types.ts";
+import type {
+  ApplyContext,
+  DeploymentObservation,
+  DeploymentRef,
+  EngineInfo,
+  ProfileType,
+  ResolvedComponent,
+  RuntimeAdapter,
+} from "../types.ts";
+import { outlineCompose, overrideYaml } from "./compose-file.ts";
+import { type ComposeTool, type ComposeToolKind, UP, composeArgv, downArgs, findComposeTool } from "./compose-tool.ts";
+import { groupObservations } from "./containers.ts";
+import type { ContainerEngine } from "./engine.ts";
+import { toolFailure } from "./failures.ts";
+import { ownershipLabels, projectName } from "./naming.ts";
+import { waitForProject } from "./wait.ts";
+
+export interface ComposeAdapterOptions {
+  run: Platform["run"];
+  engine: ContainerEngine;
+  /** `down --volumes`: also delete the component's named volumes. Default false (data survives removal). */
+  removeVolumes?: boolean;
+  /** Force a compose tool; "auto" (default) prefers v2, then v1. */
+  composeTool?: ComposeToolKind | "auto";
+  /** Environment the tools run with (PATH, HOME, ...); defaults to a few keys of process.env. */
+  baseEnv?: Record<string, string>;
+  /** Interval between state polls while waiting, ms. */
+  pollMs?: number;
+  /** Bound on one compose invocation, ms (a hung engine must not hang the agent). */
+  commandTimeoutMs?: number;
+}
+
+/** Keys of the agent's own environment the tools need; everything else stays out. */
+const PASSED_ENV = [
+  "PATH", "HOME", "USER", "LANG", "TMPDIR", "XDG_RUNTIME_DIR",
+  "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY",
+];
+
+/** Parameter names that would redirect the compose tool itself; refused rather than silently dropped. */
+const RESERVED_PARAM = /^(DOCKER_|COMPOSE_|PATH$|HOME$|XDG_RUNTIME_DIR$|CONTAINER_HOST$)/;
+
+export function defaultBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of PASSED_ENV) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  return env;
+}
+
+interface ApplyRecord {
+  files: string[];
+}
+
+export class ComposeAdapter implements RuntimeAdapter {
+  readonly name: string;
+  private tool: ComposeTool | null = null;
+  private readonly baseEnv: Record<string, string>;
+
+  constructor(private readonly opts: ComposeAdapterOptions) {
+    this.name = opts.engine.name;
+    this.baseEnv = opts.baseEnv ?? defaultBaseEnv();
+  }
+
+  async supportedProfiles(): Promise<ProfileType[]> {
+    const v = await this.opts.engine.version();
+    if (!v.reachable) return [];
+    return (await this.findTool()) ? ["compose"] : [];
+  }
+
+  async engineInfo(): Promise<EngineInfo> {
+    const v = await this.opts.engine.version();
+    const tool = v.reachable ? await this.findTool() : null;
+    const parts = [v.version, tool ? `${tool.argv.join(" ")} ${tool.version}` : "no compose tool found"].filter(Boolean);
+    return { runtime: this.name, reachable: v.reachable && tool !== null, version: parts.join("; "), detail: v.detail };
+  }
+
+  async applyComponent(deployment: DeploymentRef, component: ResolvedComponent, ctx: ApplyContext): Promise<void> {
+    const what = `applying component "${component.name}" of deployment ${deployment.deploymentId}`;
+    throwIfAborted(ctx.signal, what);
+    const project = projectName(deployment.deploymentId, component.name);
+    const outline = outlineCompose(await readComposeFile(component.composeFile), component.composeFile);
+    const params = checkParams(component.env, what);
+
+    const override = join(ctx.workDir, `${project}.override.yaml`);
+    await mkdir(ctx.workDir, { recursive: true });
+    await writeAtomic(override, overrideYaml(outline, ownershipLabels(deployment, component.name, component.packageDigest)));
+    const files = [component.composeFile, override];
+    await writeAtomic(recordPath(ctx.workDir, project), JSON.stringify({ files } satisfies ApplyRecord));
+
+    const engineEnv = await this.opts.engine.prepareCompose(ctx.signal);
+    const tool = await this.requireTool(engineEnv, what);
+    // Parameters first, then ours: a parameter can never point the tool at another engine.
+    const env = { ...params, ...this.baseEnv, ...engineEnv };
+    const argv = composeArgv(tool, project, files, UP);
+    const result = await this.opts.run(argv, { env, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(component.timeoutMs) });
+    throwIfAborted(ctx.signal, what);
+    if (result.code !== 0) throw toolFailure(result, argv, what, "COMPONENT_APPLY_FAILED");
+
+    if (component.wait) {
+      await waitForProject({
+        engine: this.opts.engine,
+        run: this.opts.run,
+        project,
+        services: outline.startedServices,
+        timeoutMs: component.timeoutMs,
+        pollMs: this.opts.pollMs ?? 500,
+        signal: ctx.signal,
+        what,
+      });
+    }
+  }
+
+  async removeComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void> {
+    const what = `removing component "${componentName}" of deployment ${deployment.deploymentId}`;
+    throwIfAborted(ctx.signal, what);
+    const project = projectName(deployment.deploymentId, componentName);
+    const record = await readRecord(recordPath(ctx.workDir, project));
+    const engineEnv = await this.opts.engine.prepareCompose(ctx.signal);
+    const tool = await this.requireTool(engineEnv, what);
+    const env = { ...this.baseEnv, ...engineEnv };
+
+    // compose down stops gracefully (stop_grace_period) and removes the project's networks.
+    // v1 needs the files; without them (or if they are gone) the label sweep below does the work.
+    const files = record && (await allExist(record.files)) ? record.files : tool.kind === "v2" ? [] : null;
+    if (files) {
+      const argv = composeArgv(tool, project, files, downArgs(this.opts.removeVolumes ?? false));
+      const result = await this.opts.run(argv, { env, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(120_000) });
+      throwIfAborted(ctx.signal, what);
+      if (result.code !== 0) {
+        // A file the tool now rejects must not block removal: the label sweep below still removes everything.
+        const err = toolFailure(result, argv, what, "COMPONENT_REMOVE_FAILED");
+        if (err.code === "ENGINE_NOT_FOUND" || err.code === "ENGINE_UNREACHABLE") throw err;
+      }
+    }
+    await this.sweep(project, what, ctx.signal);
+    await rm(join(ctx.workDir, `${project}.override.yaml`), { force: true });
+    await rm(recordPath(ctx.workDir, project), { force: true });
+  }
+
+  async inspect(): Promise<DeploymentObservation[]> {
+    return groupObservations(await this.opts.engine.list());
+  }
+
+  async close(): Promise<void> {
+    await this.opts.engine.close?.();
+  }
+
+  /** Removes whatever of the project is left, by labels: only containers we own, only this project's networks/volumes. */
+  private async sweep(project: string, what: string, signal: AbortSignal): Promise<void> {
+    const cli = this.opts.engine.cli;
+    const env = { ...this.baseEnv };
+    const left = await this.opts.engine.list(project);
+    if (left.length) {
+      const argv = [cli, "rm", "--force", "--volumes", ...left.map((r) => r.id)];
+      const r = await this.opts.run(argv, { env, signal, timeoutMs: 120_000 });
+      if (r.code !== 0 && !/no such container/i.test(r.stderr)) throw toolFailure(r, argv, what, "COMPONENT_REMOVE_FAILED");
+    }
+    const kinds = this.opts.removeVolumes ? ["network", "volume"] : ["network"];
+    for (const kind of kinds) {
+      const ls = [cli, kind, "ls", "--quiet", "--filter", `label=com.docker.compose.project=${project}`];
+      const r = await this.opts.run(ls, { env, signal, timeoutMs: 30_000 });
+      if (r.code !== 0) throw toolFailure(r, ls, what, "COMPONENT_REMOVE_FAILED");
+      const ids = r.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
+      if (!ids.length) continue;
+      const rmArgv = [cli, kind, "rm", ...ids];
+      const rr = await this.opts.run(rmArgv, { env, signal, timeoutMs: 60_000 });
+      if (rr.code !== 0 && !/no such|not found/i.test(rr.stderr)) throw toolFailure(rr, rmArgv, what, "COMPONENT_REMOVE_FAILED");
+    }
+  }
+
+  private commandTimeout(componentTimeoutMs: number): number {
+    return this.opts.commandTimeoutMs ?? Math.max(120_000, componentTimeoutMs);
+  }
+
+  private async findTool(env?: Record<string, string>): Promise<ComposeTool | null> {
+    if (this.tool) return this.tool;
+    const pin = this.opts.composeTool ?? "auto";
+    this.tool = await findComposeTool(this.opts.run, { ...this.baseEnv, ...env }, pin === "auto" ? ["v2", "v1"] : [pin]);
+    return this.tool;
+  }
+
+  private async requireTool(env: Record<string, string>, what: string): Promise<ComposeTool> {
+    const tool = await this.findTool(env);
+    if (!tool) {
+      const wanted = this.opts.composeTool === "v1" ? "docker-compose" : this.opts.composeTool === "v2" ? "docker compose" : "docker compose (v2) or docker-compose (v1)";
+      throw new AgentError("ENGINE_NOT_FOUND", `${what}: no compose tool found: install ${wanted}`);
+    }
+    return tool;
+  }
+}
+
+function checkParams(env: Record<string, string>, what: string): Record<string, string> {
+  for (const key of Object.keys(env)) {
+    if (RESERVED_PARAM.test(key)) {
+      throw new AgentError("COMPONENT_APPLY_FAILED", `${what}: parameter name "${key}" is reserved for the compose tool and cannot be set by a deployment`, { parameter: key });
+    }
+  }
+  return env;
+}
+
+async function readComposeFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new AgentError("COMPOSE_INVALID", `compose file ${path} cannot be read: ${(err as Error).message}`, { where: path });
+  }
+}
+
+function recordPath(workDir: string, project: string): string {
+  return join(workDir, `${project}.applied.json`);
+}
+
+async function readRecord(path: string): Promise<ApplyRecord | null> {
+  try {
+    const parsed = JSON.parse(await readFile(path, "utf8")) as ApplyRecord;
+    return Array.isArray(parsed.files) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+async function allExist(files: string[]): Promise<boolean> {
+  for (const f of files) {
+    try {
+      await access(f);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+export function throwIfAborted(signal: AbortSignal, what: string): void {
+  if (signal.aborted) throw new AgentError("COMPONENT_APPLY_FAILED", `${what}: cancelled because a newer desired state superseded it`, { cancelled: true });
+}

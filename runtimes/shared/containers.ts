@@ -1,0 +1,87 @@
+/**
+ * One engine-neutral row per container the agent owns, parsed from ONE list
+ * call per cycle (`docker ps` / `podman ps`), and the grouping of those rows into
+ * the observations the reconciler reads.
+ */
+import type { ComponentObservation, DeploymentObservation, ObservedState } from "../types.ts";
+import { LABEL } from "./naming.ts";
+
+export interface ContainerRow {
+  id: string;
+  labels: Record<string, string>;
+  /** Engine state: created, running, paused, restarting, exited, dead, ... */
+  state: string;
+  health?: "starting" | "healthy" | "unhealthy";
+  exitCode?: number;
+}
+
+/** The state of one container as the reconciler sees it. */
+export function containerState(row: ContainerRow): ObservedState {
+  if (row.state === "running") {
+    if (row.health === "unhealthy") return "unhealthy";
+    if (row.health === "starting") return "starting";
+    return "running";
+  }
+  if (row.state === "exited" || row.state === "dead" || row.state === "stopped") return "exited";
+  // created, restarting, paused, configured, initialized: on the way up (or held).
+  return "starting";
+}
+
+/** Worst state first: one bad container makes the component bad. */
+const SEVERITY: Record<ObservedState, number> = { exited: 4, unhealthy: 3, missing: 2, starting: 1, running: 0 };
+
+/** Groups owned containers by deployment and component labels; rows without them are ignored. */
+export function groupObservations(rows: ContainerRow[]): DeploymentObservation[] {
+  const byDeployment = new Map<string, Map<string, ComponentObservation>>();
+  for (const row of rows) {
+    const deploymentId = row.labels[LABEL.deploymentId];
+    const component = row.labels[LABEL.component];
+    if (!deploymentId || !component) continue;
+    let comps = byDeployment.get(deploymentId);
+    if (!comps) byDeployment.set(deploymentId, (comps = new Map()));
+    const state = containerState(row);
+    const service = row.labels[LABEL.composeService] ?? row.id.slice(0, 12);
+    const prev = comps.get(component);
+    const obs: ComponentObservation = {
+      name: component,
+      state,
+      digest: row.labels[LABEL.digest],
+      detail: `${service}: ${describe(row)}`,
+    };
+    if (state === "exited" && row.exitCode !== undefined) obs.exitCode = row.exitCode;
+    if (!prev) {
+      comps.set(component, obs);
+    } else if (SEVERITY[state] > SEVERITY[prev.state]) {
+      comps.set(component, { ...obs, digest: prev.digest ?? obs.digest });
+    }
+  }
+  return [...byDeployment.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([deploymentId, comps]) => ({
+      deploymentId,
+      components: [...comps.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    }));
+}
+
+export function describe(row: ContainerRow): string {
+  if (row.state === "exited") return `exited with code ${row.exitCode ?? "unknown"}`;
+  return row.health ? `${row.state} (${row.health})` : row.state;
+}
+
+/**
+ * Health from a `Status` column ("Up 5 seconds (healthy)", "Up 2s (health: starting)",
+ * podman's "Up 3 seconds ago (starting)").
+ */
+export function healthFromStatus(status: string): ContainerRow["health"] {
+  const m = /\((healthy|unhealthy|health: starting|starting)\)/.exec(status);
+  if (!m) return undefined;
+  if (m[1] === "healthy") return "healthy";
+  if (m[1] === "unhealthy") return "unhealthy";
+  return "starting";
+}
+
+/** Exit code from a `Status` column ("Exited (137) 3 seconds ago"). */
+export function exitCodeFromStatus(status: string): number | undefined {
+  const m = /^Exited \((-?\d+)\)/.exec(status);
+  return m ? Number(m[1]) : undefined;
+}

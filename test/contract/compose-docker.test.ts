@@ -1,0 +1,10 @@
+import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { createComposeRuntime } from "../../runtimes/compose/index.ts";
+import { engineStatus } from "../support/engines.ts";
+import { runtimeContract } from "./runtime-contract.ts";
+
+runtimeContract({
+  title: "compose (Docker Engine)",
+  engine: await engineStatus("docker"),
+  make: () => createComposeRuntime({ platform: bunPlatform, pollMs: 250 }),
+});
