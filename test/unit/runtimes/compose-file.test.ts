@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test";
+import { parse } from "yaml";
+import { outlineCompose, overrideYaml } from "../../../runtimes/shared/compose-file.ts";
+import { AgentError } from "../../../src/errors/index.ts";
+
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return (e as AgentError).code;
+  }
+  return "no error";
+};
+
+describe("outlineCompose", () => {
+  test("lists services, owned networks and volumes, and the default network", () => {
+    const o = outlineCompose(
+      `services:
+  a: { image: x }
+  b: { image: x, networks: [back] }
+  c: { image: x, profiles: [debug] }
+  d: { image: x, deploy: { replicas: 0 } }
+networks:
+  back: {}
+  shared: { external: true }
+volumes:
+  data: {}
+  ext: { external: true }
+`,
+      "f.yaml",
+    );
+    expect(o).toEqual({
+      version: undefined,
+      services: ["a", "b", "c", "d"],
+      startedServices: ["a", "b"],
+      networks: ["back"],
+      volumes: ["data"],
+      usesDefaultNetwork: true,
+    });
+  });
+
+  test("malformed or empty files are COMPOSE_INVALID", () => {
+    expect(codeOf(() => outlineCompose("services: [", "f"))).toBe("COMPOSE_INVALID");
+    expect(codeOf(() => outlineCompose("- a\n- b\n", "f"))).toBe("COMPOSE_INVALID");
+    expect(codeOf(() => outlineCompose("version: '3'\n", "f"))).toBe("COMPOSE_INVALID");
+    expect(codeOf(() => outlineCompose("services:\n  a: 5\n", "f"))).toBe("COMPOSE_INVALID");
+  });
+});
+
+describe("overrideYaml", () => {
+  const labels = { "org.margo.managed-by": "margo-agent" };
+
+  test("labels every service, network and volume of a versionless file", () => {
+    const o = outlineCompose("services:\n  a: { image: x }\nvolumes:\n  data: {}\n", "f");
+    expect(parse(overrideYaml(o, labels))).toEqual({
+      services: { a: { labels } },
+      networks: { default: { labels } },
+      volumes: { data: { labels } },
+    });
+  });
+
+  test("repeats the file's version and labels only services where the format has no resource labels", () => {
+    const o = outlineCompose("version: '3.1'\nservices:\n  a: { image: x }\n", "f");
+    expect(parse(overrideYaml(o, labels))).toEqual({ version: "3.1", services: { a: { labels } } });
+    const o2 = outlineCompose("version: '2.4'\nservices:\n  a: { image: x }\n", "f");
+    expect(parse(overrideYaml(o2, labels)).networks).toEqual({ default: { labels } });
+  });
+});
