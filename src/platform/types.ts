@@ -42,6 +42,12 @@ export interface HttpServerHandle {
   stop(): Promise<void>;
 }
 
+/** Who is on the other end of a request: the API's token rules differ for loopback peers. */
+export interface PeerInfo {
+  /** The client's IP address; null on a unix socket (access there is gated by the socket's file mode). */
+  address: string | null;
+}
+
 export interface ServeOptions {
   hostname: string;
   port: number;
@@ -53,7 +59,7 @@ export interface Platform {
   openDatabase(path: string, opts?: { readonly?: boolean }): SqlDatabase;
   /** Runs argv directly (never through a shell). A missing binary gives code 127. */
   run(argv: string[], opts?: RunOptions): Promise<ProcessResult>;
-  serve(fetch: (req: Request) => Response | Promise<Response>, opts: ServeOptions): HttpServerHandle;
+  serve(fetch: (req: Request, peer: PeerInfo) => Response | Promise<Response>, opts: ServeOptions): HttpServerHandle;
   /** fetch with an optional extra CA bundle (PEM) trusted beside the system store. */
   fetch(input: string | URL, init: RequestInit, tls?: { ca?: string }): Promise<Response>;
   /** Absolute path of the running executable (or script), for self-hashing. */
