@@ -16,6 +16,8 @@ Compiles margo-agent into single executables (bun build --compile --minify).
   --outdir DIR    output directory (default: dist)
   --entry FILE    program to compile (default: src/cli.ts)
 
+The embedded commit is $MARGO_COMMIT if set, else git rev-parse --short HEAD, else "unknown".
+
 Exit status: 0 all requested targets built, 2 some built and some failed, 1 none built or bad usage.`;
 
 export function parseBuildArgs(argv: readonly string[]): BuildArgs {

@@ -7,12 +7,18 @@ export interface EmbeddedVersion {
   readonly commit: string;
 }
 
-/** package.json's version and `git rev-parse --short HEAD`; "unknown" when not in a git checkout. */
+/**
+ * package.json's version, and the commit: $MARGO_COMMIT if set, else
+ * `git rev-parse --short HEAD`, else "unknown" (not a git checkout).
+ */
 export function readEmbeddedVersion(repoRoot: string): EmbeddedVersion {
   const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version?: unknown };
   if (typeof pkg.version !== "string" || pkg.version === "") {
     throw new Error(`package.json in ${repoRoot} has no "version"`);
   }
+  // Release pipelines that build from an export without .git say which commit it was.
+  const fromEnv = process.env.MARGO_COMMIT?.trim();
+  if (fromEnv) return { version: pkg.version, commit: fromEnv };
   let commit = "unknown";
   try {
     const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: repoRoot, stdout: "pipe", stderr: "ignore" });
