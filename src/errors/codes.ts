@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   STORE_CORRUPT: "The state database failed its integrity check.",
   REPORT_REJECTED: "The WFM rejected a status report (400/422); it is parked, not retried.",
   IDENTITY_REJECTED: "The WFM answered 401/403: the device's signature, certificate or onboarding is not accepted.",
+  IDENTITY_INVALID: "The device key or certificate file is missing, unreadable, malformed or the two do not match; the message names the file.",
   ONBOARDING_PENDING: "The WFM has not approved this device yet (403 on onboarding); retried with backoff.",
   CLOCK_SKEW: "The device clock differs from the WFM's Date header by more than the signature window.",
   INTERNAL: "An unexpected internal error; the message carries the detail.",
