@@ -83,7 +83,12 @@ function readYaml(file: string): Record<string, unknown> {
     const where = e.linePos?.[0] ? `${file}:${e.linePos[0].line}:${e.linePos[0].col}` : file;
     throw new AgentError("CONFIG_INVALID", `config: ${where}: invalid YAML: ${e.message.split("\n")[0]}`, { file });
   }
-  const value = doc.toJS() ?? {};
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new AgentError("CONFIG_INVALID", `config: ${file}: ${(err as Error).message}`, { file });
+  }
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new AgentError("CONFIG_INVALID", `config: ${file}: the top level must be a mapping of keys`, { file });
   }

@@ -79,7 +79,14 @@ export function parseDeployment(yamlText: string, where: string): Deployment {
     const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
     throw new AgentError("DEPLOYMENT_INVALID", `${where}: invalid YAML${at}: ${e.message.split("\n")[0]}`);
   }
-  const result = v.safeParse(ApplicationDeploymentSchema, doc.toJS({ maxAliasCount: 100 }));
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // The yaml library refuses alias bombs ("billion laughs") here.
+    throw new AgentError("DEPLOYMENT_INVALID", `${where}: ${(err as Error).message}`);
+  }
+  const result = v.safeParse(ApplicationDeploymentSchema, value);
   if (!result.success) throw new AgentError("DEPLOYMENT_INVALID", `${where}: ${describeIssues(result.issues)}`);
   return normalise(result.output, where);
 }

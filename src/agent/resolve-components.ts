@@ -1,0 +1,44 @@
+/**
+ * The resolver the reconciler uses: fetch, verify and unpack a component's
+ * package into the data directory (src/packages), and attach its parameters.
+ */
+import { readFileSync } from "node:fs";
+import type { ResolvedComponent } from "../../runtimes/types.ts";
+import type { Config } from "../config/schema.ts";
+import { AgentError } from "../errors/index.ts";
+import { resolvePackage } from "../packages/index.ts";
+import type { Platform } from "../platform/types.ts";
+import type { ComponentResolver } from "../reconcile/component-resolver.ts";
+
+export function packageResolver(config: Config, platform: Platform): ComponentResolver {
+  return async (deployment, component, signal): Promise<ResolvedComponent> => {
+    if (!component.packageLocation) {
+      throw new AgentError("PACKAGE_INVALID", `component ${component.name} has no packageLocation`);
+    }
+    const pkg = await resolvePackage(
+      {
+        deploymentId: deployment.id,
+        componentName: component.name,
+        packageLocation: component.packageLocation,
+        keyLocation: component.keyLocation,
+        expectedDigest: component.packageDigest,
+      },
+      {
+        dataDir: config.dataDir,
+        fetch: (url: string) =>
+          platform.fetch(url, { redirect: "follow", signal: AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 4)]) }, config.wfm.caFile ? { ca: readFileSync(config.wfm.caFile, "utf8") } : undefined),
+        limits: { maxPackageBytes: config.packages.maxBytes, maxEntries: 1000, maxTotalBytes: config.packages.maxBytes * 4 },
+        allowInsecureHttp: config.packages.allowInsecureHttp,
+        minFreeBytes: config.packages.reserve,
+      },
+    );
+    return {
+      name: component.name,
+      composeFile: pkg.composeFile,
+      packageDigest: pkg.packageDigest,
+      env: deployment.env[component.name] ?? {},
+      wait: component.wait,
+      timeoutMs: component.timeoutMs,
+    };
+  };
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from "node:fs";
+import { chooseRuntime } from "../../agent/choose-runtime.ts";
+import { Agent } from "../../agent/agent.ts";
+import { packageResolver } from "../../agent/resolve-components.ts";
+import { BUILD } from "../../build-info.ts";
+import { bunPlatform } from "../../adapter/bun/index.ts";
+import { AgentError } from "../../errors/index.ts";
+import { createLogger } from "../../log.ts";
+import { isLoopbackHost } from "../../protocol/urls.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
+import type { Command } from "../command.ts";
+import { EXIT } from "../exit-codes.ts";
+import { configFromFlags } from "../load-config.ts";
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "run the agent",
+  usage: `Usage: margo-agent run [--config FILE] [options]
+
+Runs the agent in the foreground: restores the last applied desired state,
+polls the WFM, reconciles the container runtime and reports deployment
+status. Logs are JSON lines on stdout. Stops cleanly on SIGTERM or SIGINT.
+
+Options:
+${CONFIG_FLAGS_HELP}
+      --simulated-delay MS   with runtime simulated: pretend work per component (default 0)
+
+Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
+  async run(argv) {
+    const { values } = parse(argv, { ...CONFIG_FLAGS, "simulated-delay": { type: "string" } });
+    if (values.help) {
+      console.log(this.usage);
+      return EXIT.OK;
+    }
+    let config;
+    try {
+      ({ config } = configFromFlags(values));
+    } catch (err) {
+      if (err instanceof AgentError) {
+        console.error(err.message);
+        return EXIT.CONFIG;
+      }
+      throw err;
+    }
+    const log = createLogger(config.log.level);
+    const wfm = new URL(config.wfm.url);
+    if (wfm.protocol === "http:" && !(config.wfm.allowInsecureHttp && isLoopbackHost(wfm.hostname))) {
+      log.fatal({ code: "CONFIG_INVALID" }, `wfm.url: plain http is refused (${config.wfm.url}); use https, or for a loopback development WFM set wfm.allowInsecureHttp: true`);
+      return EXIT.CONFIG;
+    }
+    const platform = bunPlatform;
+    const runtime = await chooseRuntime(config, platform, { simulatedDelayMs: Number(values["simulated-delay"] ?? 0) });
+    const engine = await runtime.engineInfo();
+    log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
+    const clientId = config.wfm.clientId ?? undefined;
+    let agent: Agent;
+    try {
+      agent = new Agent({
+        config,
+        platform,
+        runtime,
+        resolve: packageResolver(config, platform),
+        log,
+        userAgent: `margo-agent/${BUILD.version}`,
+        clientId: () => clientId ?? agent.store.getMeta("clientId"),
+      });
+    } catch (err) {
+      log.fatal({ code: "STORE_CORRUPT", err: String(err) }, "cannot open the state database");
+      return EXIT.FAILURE;
+    }
+    let api: { stop(): Promise<void> } | undefined;
+    if (config.api.enabled) {
+      try {
+        const { startLocalApi } = await import("../../api/index.ts");
+        api = await startLocalApi({ agent, config, platform, log });
+      } catch (err) {
+        const e = err instanceof AgentError ? err : new AgentError("INTERNAL", String(err));
+        log.fatal({ code: e.code }, e.message);
+        await agent.stop();
+        return e.code === "CONFIG_INVALID" ? EXIT.CONFIG : EXIT.FAILURE;
+      }
+    }
+    await agent.start();
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, "stopping");
+        resolve();
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+    });
+    await api?.stop();
+    await agent.stop();
+    return EXIT.OK;
+  },
+};
+
+export function readMachineId(): string | undefined {
+  try {
+    return readFileSync("/etc/machine-id", "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
