@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   IDENTITY_INVALID: "The device key or certificate file is missing, unreadable, malformed or the two do not match; the message names the file.",
   ONBOARDING_PENDING: "The WFM has not approved this device yet (403 on onboarding); retried with backoff.",
   CLOCK_SKEW: "The device clock differs from the WFM's Date header by more than the signature window.",
+  // local API (answers to the field engineer's requests, never sent to the WFM)
+  API_UNAUTHORIZED: "A local API request lacks the bearer token api.token, or carries a wrong one.",
+  API_FORBIDDEN: "A local API request is not allowed from where it came (e.g. POST /v1/sync from the network with no api.token configured).",
+  API_NOT_FOUND: "The local API has no such route, or no deployment with that id.",
   INTERNAL: "An unexpected internal error; the message carries the detail.",
 } as const;
 
