@@ -65,7 +65,8 @@ for (const target of selection.targets) {
     failed.push(target.name);
     console.error(`build: FAILED ${target.name} (${target.bunTarget}), bun build exited ${result.exitCode}:`);
     console.error(result.log.replace(/^/gm, "  | "));
-    if (target.bunTarget !== `bun-linux-${process.arch}`) {
+    // Only a cross target's runtime is downloaded; say so when that is what went wrong.
+    if (target.bunTarget !== `bun-linux-${process.arch}` && /download|fetch|registry|network|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|tarball/i.test(result.log)) {
       console.error(`  cross-compiling needs Bun's ${target.bunTarget} runtime, fetched from the npm registry on first use.`);
     }
     continue;
