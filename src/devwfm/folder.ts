@@ -1,0 +1,116 @@
+/**
+ * Reading the developer's folder: every top-level *.yaml / *.yml is one
+ * ApplicationDeployment. `{{WFM_URL}}` is replaced by the dev WFM's base URL
+ * before anything is hashed, so digests cover the bytes actually served.
+ *
+ * Synchronous on purpose: a folder of a few YAMLs is read in well under a
+ * millisecond, and a scan that cannot interleave with another request cannot
+ * see a half-updated state.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { parseDeployment } from "../deployment/parse.ts";
+import { sha256Digest } from "../protocol/digest.ts";
+
+export const WFM_URL_TOKEN = "{{WFM_URL}}";
+
+/** The manifest schema's rule for deploymentId (it goes into URLs). */
+const DEPLOYMENT_ID = /^[A-Za-z0-9._~-]{1,200}$/;
+
+export interface FolderDeployment {
+  id: string;
+  /** File name relative to the folder. */
+  file: string;
+  /** The served bytes (after substitution). */
+  bytes: Uint8Array;
+  digest: string;
+  /** Why the agent would refuse this deployment, if it would (served anyway, to test that path). */
+  warning: string | null;
+}
+
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+export interface FolderScan {
+  /** Sorted by id. */
+  deployments: FolderDeployment[];
+  skipped: SkippedFile[];
+}
+
+const encoder = new TextEncoder();
+
+function idOf(doc: unknown): unknown {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  const annotations = (d.metadata as Record<string, unknown> | undefined)?.annotations as Record<string, unknown> | undefined;
+  return annotations?.id ?? d.id;
+}
+
+/** Why this text cannot be served as a deployment, or its id. */
+function classify(text: string): { id: string } | { reason: string } {
+  const docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
+  if (!Array.isArray(docs)) return { reason: "empty file" };
+  if (docs.length !== 1) return { reason: `holds ${docs.length} YAML documents; put one ApplicationDeployment per file` };
+  const doc = docs[0]!;
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
+    return { reason: `invalid YAML${at}: ${e.message.split("\n")[0]}` };
+  }
+  const id = idOf(doc.toJS({ maxAliasCount: 100 }));
+  if (id === undefined) return { reason: "no deployment id: set metadata.annotations.id (or a top-level id)" };
+  if (typeof id !== "string" || !DEPLOYMENT_ID.test(id)) {
+    return { reason: `deployment id ${JSON.stringify(id)} is not a URL-safe string of 1 to 200 characters [A-Za-z0-9._~-]` };
+  }
+  return { id };
+}
+
+export function scanFolder(dir: string, baseUrl: string): FolderScan {
+  const deployments: FolderDeployment[] = [];
+  const skipped: SkippedFile[] = [];
+  const names = readdirSync(dir)
+    .filter((name) => !name.startsWith(".") && /\.ya?ml$/i.test(name))
+    .sort();
+  const byId = new Map<string, FolderDeployment>();
+  for (const file of names) {
+    const full = path.join(dir, file);
+    let text: string;
+    try {
+      if (!statSync(full).isFile()) continue;
+      text = readFileSync(full, "utf8").replaceAll(WFM_URL_TOKEN, baseUrl);
+    } catch (err) {
+      skipped.push({ file, reason: `cannot be read: ${(err as Error).message}` });
+      continue;
+    }
+    const verdict = classify(text);
+    if ("reason" in verdict) {
+      skipped.push({ file, reason: verdict.reason });
+      continue;
+    }
+    const previous = byId.get(verdict.id);
+    if (previous) {
+      skipped.push({ file, reason: `deployment id ${verdict.id} is already used by ${previous.file}` });
+      continue;
+    }
+    let warning: string | null = null;
+    try {
+      parseDeployment(text, file);
+    } catch (err) {
+      warning = (err as Error).message;
+    }
+    const bytes = encoder.encode(text);
+    const deployment = { id: verdict.id, file, bytes, digest: sha256Digest(bytes), warning };
+    byId.set(verdict.id, deployment);
+    deployments.push(deployment);
+  }
+  deployments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { deployments, skipped };
+}
+
+/** One digest over the whole desired state: changes exactly when a served deployment changes. */
+export function contentDigestOf(deployments: readonly FolderDeployment[]): string {
+  return sha256Digest(deployments.map((d) => `${d.id} ${d.digest}\n`).join(""));
+}
