@@ -93,9 +93,11 @@ if [ -z "$BINARY" ]; then
 			*) die "no margo-agent build for $(uname -m); pass --binary FILE" ;;
 		esac
 	fi
+	# Build systems export ARCH in their own spelling (kernel: arm64, x86_64;
+	# Debian: amd64): accept them all.
 	case "$ARCH" in
-		x64) machine=x86_64 ;;
-		arm64) machine=aarch64 ;;
+		x64 | x86_64 | amd64) ARCH=x64 machine=x86_64 ;;
+		arm64 | aarch64) ARCH=arm64 machine=aarch64 ;;
 		*) die "--arch must be x64 or arm64, not '$ARCH'" ;;
 	esac
 	libc=''
