@@ -1,0 +1,191 @@
+/**
+ * StatusSource over the running Agent: reads its public fields and its store;
+ * never changes anything except through agent.syncNow().
+ */
+import type { Agent } from "../agent/agent.ts";
+import { BUILD } from "../build-info.ts";
+import type { Config } from "../config/schema.ts";
+import type { EngineInfo } from "../../runtimes/types.ts";
+import type { PollOutcome } from "../sync/sync-engine.ts";
+import { asAgentError } from "../errors/index.ts";
+import { bytesWrittenSinceStart } from "./proc-io.ts";
+import { lazyFileDigest } from "./self-hash.ts";
+import type { BackoffView, MetricsSnapshot, StatusSource, StatusView, SyncResultView, Verdict } from "./source.ts";
+import { countByState, deploymentDetail, deploymentSummaries } from "./views/deployments.ts";
+import { iso, isoOrNull } from "./views/iso.ts";
+import { journalView } from "./views/journal.ts";
+
+export interface AgentSourceOptions {
+  config: Config;
+  /** platform.executablePath() */
+  executablePath: string;
+  /** The clientId in use (onboarding may assign it); falls back to wfm.clientId. */
+  clientId?: () => string | undefined;
+}
+
+/** Engine probes may spawn a process: ask at most this often. */
+const ENGINE_INFO_TTL_MS = 10_000;
+
+/**
+ * Cumulative count and sum of reconcile durations. The agent keeps only a
+ * window of the last 100 samples, while Prometheus needs monotonic totals, so
+ * we count what is pushed into that window from here on.
+ */
+function reconcileTotals(window: number[]): { count: number; sumMs: number } {
+  const totals = { count: window.length, sumMs: window.reduce((s, x) => s + x, 0) };
+  const push = window.push.bind(window);
+  window.push = (...xs: number[]) => {
+    totals.count += xs.length;
+    for (const x of xs) totals.sumMs += x;
+    return push(...xs);
+  };
+  return totals;
+}
+
+/** performance.now()-based instants (the sender's) as wall-clock milliseconds. */
+const monoToWall = (mono: number | undefined) => (mono === undefined ? undefined : Date.now() + (mono - performance.now()));
+
+function syncView(o: PollOutcome, durationMs: number): SyncResultView {
+  const error = "error" in o ? { code: o.error.code, message: o.error.message } : null;
+  return {
+    outcome: o.outcome,
+    manifestVersion: o.outcome === "applied" ? o.manifestVersion.toString() : null,
+    error,
+    steps:
+      o.outcome === "applied"
+        ? o.steps.map((s) => ({ action: s.step.action, deploymentId: s.step.deploymentId, state: s.state, error: s.error ? { code: s.error.code, message: s.error.message } : null }))
+        : [],
+    durationMs: Math.round(durationMs),
+  };
+}
+
+export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSource {
+  const { config } = o;
+  const digest = lazyFileDigest(o.executablePath);
+  const totals = reconcileTotals(agent.reconcileDurationsMs);
+  // A poll (or the reconcile it triggers) may legitimately take a request timeout on top of its interval.
+  const staleAfterMs = 3 * config.poll.interval + config.wfm.requestTimeout;
+  let engine: { info: EngineInfo; atMs: number } | undefined;
+
+  async function engineInfo(): Promise<EngineInfo> {
+    if (engine && Date.now() - engine.atMs < ENGINE_INFO_TTL_MS) return engine.info;
+    let info: EngineInfo;
+    try {
+      info = await agent.runtime.engineInfo();
+    } catch (err) {
+      info = { runtime: agent.runtime.name, reachable: false, detail: asAgentError(err).message };
+    }
+    engine = { info, atMs: Date.now() };
+    return info;
+  }
+
+  function backoff(): BackoffView[] {
+    const now = Date.now();
+    return agent.engine.backoff.describe().map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
+  }
+
+  return {
+    async status(): Promise<StatusView> {
+      const now = Date.now();
+      const [sha, info] = await Promise.all([digest(), engineInfo()]);
+      const counts = agent.journal.counts();
+      const sender = agent.sender.state;
+      const applied = agent.store.getMeta("manifestAppliedAtMs");
+      const plan = agent.engine.lastPlan;
+      return {
+        agent: {
+          version: BUILD.version,
+          commit: BUILD.commit,
+          executable: o.executablePath,
+          executableSha256: sha,
+          startedAt: iso(agent.startedAtMs),
+          uptimeSeconds: Math.round((now - agent.startedAtMs) / 1000),
+          bytesWrittenSinceStart: bytesWrittenSinceStart(),
+        },
+        device: { id: config.device.id, clientId: o.clientId?.() ?? config.wfm.clientId ?? null },
+        wfm: { url: config.wfm.url },
+        poll: {
+          intervalMs: config.poll.interval,
+          lastAt: isoOrNull(agent.lastPoll?.atMs),
+          lastOutcome: agent.lastPoll?.outcome ?? null,
+          lastError: agent.lastPoll?.error ?? null,
+          lastDurationMs: agent.lastPoll ? Math.round(agent.lastPoll.durationMs) : null,
+          lastSuccessAt: isoOrNull(agent.lastSuccessfulPollMs),
+          nextAt: isoOrNull(agent.nextPollAtMs),
+          counts: { ...agent.pollCounts },
+        },
+        manifestVersion: agent.store.lastManifestVersion()?.toString() ?? null,
+        manifestAppliedAt: applied ? iso(Number(applied)) : null,
+        runtime: { name: info.runtime, reachable: info.reachable, version: info.version ?? null, detail: info.detail ?? null },
+        reports: { ...counts, compacted: agent.journal.compacted() },
+        sender: {
+          failures: sender.failures,
+          nextAttemptAt: isoOrNull(monoToWall(sender.nextAttemptAtMs)),
+          lastError: sender.lastError ? { code: sender.lastError.code, message: sender.lastError.message, at: iso(sender.lastError.atMs) } : null,
+          lastDeliveryAt: isoOrNull(sender.lastDeliveryAtMs),
+          delivered: sender.delivered,
+          identityProblem: sender.identityProblem ?? null,
+        },
+        downtimeWindow: null,
+        lastPlan: plan
+          ? { at: iso(plan.atMs), trigger: plan.trigger, steps: plan.steps.map((s) => ({ action: s.action, deploymentId: s.deploymentId, reason: s.reason, fromDigest: s.fromDigest ?? null, toDigest: s.toDigest ?? null })) }
+          : null,
+        backoff: backoff(),
+      };
+    },
+
+    deployments: () => deploymentSummaries(agent.store),
+
+    deployment: (id) => deploymentDetail(agent.store, id, agent.journal.pendingFor(id), backoff().find((b) => b.deploymentId === id) ?? null),
+
+    journal: () => journalView(agent.journal, Date.now()),
+
+    health(): Verdict {
+      // The poll loop is alive when its next poll is scheduled, or the one under way has not run for too long.
+      const due = agent.nextPollAtMs ?? agent.startedAtMs;
+      const overdueMs = Date.now() - due;
+      if (overdueMs > staleAfterMs) {
+        return { ok: false, reasons: [`the poll loop has not completed a poll since ${iso(due)} (${Math.round(overdueMs / 1000)} s; expected every ${config.poll.interval / 1000} s)`] };
+      }
+      return { ok: true, reasons: [] };
+    },
+
+    async readiness(): Promise<Verdict> {
+      const reasons: string[] = [];
+      try {
+        agent.store.getMeta("manifestVersion");
+      } catch (err) {
+        reasons.push(`state database not readable: ${asAgentError(err).message}`);
+      }
+      const info = await engineInfo();
+      if (!info.reachable) reasons.push(`runtime ${info.runtime} not reachable${info.detail ? `: ${info.detail}` : ""}`);
+      const last = agent.lastSuccessfulPollMs;
+      if (last === undefined) {
+        reasons.push(agent.lastPoll?.error ? `no successful poll yet; last error ${agent.lastPoll.error.code}: ${agent.lastPoll.error.message}` : "no poll completed yet");
+      } else if (Date.now() - last > staleAfterMs) {
+        const err = agent.lastPoll?.error;
+        reasons.push(`last successful poll at ${iso(last)}${err ? `; since then ${err.code}: ${err.message}` : ""}`);
+      }
+      return { ok: reasons.length === 0, reasons };
+    },
+
+    metrics(): MetricsSnapshot {
+      const polls: Record<string, number> = { "not-modified": 0, applied: 0, rejected: 0, "still-rejected": 0, unreachable: 0, ...agent.pollCounts };
+      return {
+        version: BUILD.version,
+        commit: BUILD.commit,
+        polls,
+        reconcile: { count: totals.count, sumSeconds: totals.sumMs / 1000, recentSeconds: agent.reconcileDurationsMs.map((ms) => ms / 1000) },
+        deploymentsByState: countByState(agent.store.listDeployments()),
+        journal: { ...agent.journal.counts(), compacted: agent.journal.compacted() },
+        lastSuccessfulPollSeconds: agent.lastSuccessfulPollMs === undefined ? null : agent.lastSuccessfulPollMs / 1000,
+      };
+    },
+
+    async sync(): Promise<SyncResultView> {
+      const started = performance.now();
+      const outcome = await agent.syncNow();
+      return syncView(outcome, performance.now() - started);
+    },
+  };
+}

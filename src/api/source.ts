@@ -1,0 +1,164 @@
+/**
+ * What the local API shows, as an interface: the Agent adapter (agent-source.ts)
+ * implements it for the running agent, tests and a future Deno build may
+ * provide their own. Every view is plain JSON, documented in README.md; times
+ * are ISO 8601 UTC strings, durations milliseconds unless the name says otherwise.
+ */
+export interface ErrorView {
+  code: string;
+  message: string;
+}
+
+export interface ComponentView {
+  name: string;
+  state: string;
+  error: (ErrorView & { source?: string }) | null;
+}
+
+export interface DeploymentSummary {
+  id: string;
+  name: string;
+  state: string;
+  /** When the deployment entered this state. */
+  since: string;
+  error: (ErrorView & { source?: string }) | null;
+  digest: string;
+  manifestVersion: string;
+  /** False once the WFM no longer lists it (its removal is under way or failed). */
+  wanted: boolean;
+  attempts: number;
+  components: ComponentView[];
+}
+
+export interface ParameterView {
+  name: string;
+  /** The value, or "***" when the name or a pointer looks secret. */
+  value: unknown;
+  masked: boolean;
+  targets: { pointer: string; components: string[] }[];
+}
+
+export interface DeploymentDetail extends DeploymentSummary {
+  profileType: string | null;
+  applicationId: string | null;
+  lastKnownGoodDigest: string | null;
+  /** Newest first. */
+  history: { state: string; at: string; error: ErrorView | null }[];
+  parameters: ParameterView[];
+  /** Set when the stored YAML no longer parses (parameters then empty). */
+  parseError: ErrorView | null;
+  pendingReports: number;
+  retry: BackoffView | null;
+}
+
+export interface BackoffView {
+  deploymentId: string;
+  failures: number;
+  nextRetryAt: string;
+  retryInMs: number;
+}
+
+export interface JournalEntryView {
+  seq: number;
+  deploymentId: string;
+  state: string;
+  status: "pending" | "parked";
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  ageSeconds: number;
+}
+
+export interface JournalView {
+  counts: { pending: number; parked: number; compacted: number };
+  pending: JournalEntryView[];
+  parked: JournalEntryView[];
+}
+
+export interface StepView {
+  action: string;
+  deploymentId: string;
+  reason: string;
+  fromDigest: string | null;
+  toDigest: string | null;
+}
+
+export interface StatusView {
+  agent: {
+    version: string;
+    commit: string;
+    executable: string;
+    /** sha256:<hex> of the executable, null when it cannot be read. */
+    executableSha256: string | null;
+    startedAt: string;
+    uptimeSeconds: number;
+    /** Bytes this process caused to be written to storage (/proc/self/io write_bytes), null when unavailable. */
+    bytesWrittenSinceStart: number | null;
+  };
+  device: { id: string | null; clientId: string | null };
+  wfm: { url: string };
+  poll: {
+    intervalMs: number;
+    lastAt: string | null;
+    lastOutcome: string | null;
+    lastError: ErrorView | null;
+    lastDurationMs: number | null;
+    lastSuccessAt: string | null;
+    nextAt: string | null;
+    counts: Record<string, number>;
+  };
+  /** Exact decimal string (a uint64 does not fit a JSON number). */
+  manifestVersion: string | null;
+  manifestAppliedAt: string | null;
+  runtime: { name: string; reachable: boolean; version: string | null; detail: string | null };
+  reports: { pending: number; parked: number; compacted: number };
+  sender: {
+    failures: number;
+    nextAttemptAt: string | null;
+    lastError: (ErrorView & { at: string }) | null;
+    lastDeliveryAt: string | null;
+    delivered: number;
+    identityProblem: string | null;
+  };
+  /** The maintenance/downtime window in force, null when none (windows are not configurable yet). */
+  downtimeWindow: null;
+  lastPlan: { at: string; trigger: string; steps: StepView[] } | null;
+  backoff: BackoffView[];
+}
+
+export interface Verdict {
+  ok: boolean;
+  reasons: string[];
+}
+
+export interface SyncResultView {
+  outcome: string;
+  manifestVersion: string | null;
+  error: ErrorView | null;
+  steps: { action: string; deploymentId: string; state: string; error: ErrorView | null }[];
+  durationMs: number;
+}
+
+export interface MetricsSnapshot {
+  version: string;
+  commit: string;
+  polls: Record<string, number>;
+  reconcile: { count: number; sumSeconds: number; recentSeconds: readonly number[] };
+  deploymentsByState: Record<string, number>;
+  journal: { pending: number; parked: number; compacted: number };
+  lastSuccessfulPollSeconds: number | null;
+}
+
+export interface StatusSource {
+  status(): Promise<StatusView>;
+  deployments(): DeploymentSummary[];
+  deployment(id: string): DeploymentDetail | undefined;
+  journal(): JournalView;
+  /** Process and loops alive. */
+  health(): Verdict;
+  /** State loaded, runtime reachable, last poll recent. */
+  readiness(): Promise<Verdict>;
+  metrics(): MetricsSnapshot;
+  /** Polls now and returns the outcome. */
+  sync(): Promise<SyncResultView>;
+}

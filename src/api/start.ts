@@ -1,0 +1,54 @@
+/**
+ * Starts the local API beside a running agent. The `run` command imports this
+ * file lazily, and only when api.enabled, so a disabled API costs nothing.
+ */
+import { chmodSync, rmSync } from "node:fs";
+import type { Agent } from "../agent/agent.ts";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Platform } from "../platform/types.ts";
+import { agentStatusSource } from "./agent-source.ts";
+import { createLocalApi } from "./app.ts";
+import { assertSafeBinding, clientBaseUrl, parseListen } from "./listen.ts";
+
+export interface StartLocalApiOptions {
+  agent: Agent;
+  config: Config;
+  platform: Platform;
+  log: Logger;
+  /** The clientId in use, when onboarding assigned one (default: wfm.clientId). */
+  clientId?: () => string | undefined;
+}
+
+export interface LocalApiHandle {
+  /** http://HOST:PORT, or unix:/path for a socket. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Throws AgentError CONFIG_INVALID (naming api.listen and api.token) for an unsafe binding. */
+export function startLocalApi({ agent, config, platform, log, clientId }: StartLocalApiOptions): LocalApiHandle {
+  const target = parseListen(config.api.listen);
+  assertSafeBinding(target, config.api.token);
+  const app = createLocalApi(agentStatusSource(agent, { config, executablePath: platform.executablePath(), clientId }), { token: config.api.token });
+  const fetch = (req: Request, peer: { address: string | null }) => app.fetch(req, { peer });
+  if (target.kind === "unix") {
+    // A socket left by a crashed run would make the bind fail.
+    rmSync(target.path, { force: true });
+    const server = platform.serve(fetch, { hostname: "", port: 0, unix: target.path });
+    // Owner and group only: the group is how a field engineer's account is let in.
+    chmodSync(target.path, 0o660);
+    log.info({ listen: `unix:${target.path}` }, "local API listening");
+    return {
+      url: `unix:${target.path}`,
+      stop: async () => {
+        await server.stop();
+        rmSync(target.path, { force: true });
+      },
+    };
+  }
+  const server = platform.serve(fetch, { hostname: target.hostname, port: target.port });
+  const url = clientBaseUrl({ ...target, port: server.port });
+  log.info({ listen: url, auth: config.api.token ? "bearer token required off loopback" : "none (loopback only)" }, "local API listening");
+  return { url, stop: () => server.stop() };
+}
