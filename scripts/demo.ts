@@ -1,0 +1,144 @@
+/**
+ * The demo (`npm run demo`): a development WFM serving examples/hello, and the
+ * agent syncing from it on the container engine it finds (Podman, then
+ * Docker), else on the clearly labelled simulated runtime. It shows the
+ * deployment go pending → installing → installed, then deletes the YAML and
+ * shows removing → removed. On a terminal it then keeps both running for you
+ * to explore (Ctrl-C stops); otherwise it exits.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+const CLI = [process.execPath, join(ROOT, "src/cli.ts")];
+const DEMO_IMAGE = "localhost/margo-demo/busybox:1";
+const interactive = process.stdout.isTTY && process.env.CI !== "true";
+
+const say = (text: string) => console.log(`\x1b[1m==> ${text}\x1b[0m`);
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
+function works(argv: string[]): boolean {
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: "ignore", timeout: 15_000 });
+  return r.status === 0;
+}
+
+/** The demo image, built from the static busybox (there is no registry to pull from). */
+function ensureImage(engine: string): boolean {
+  if (works([engine, "image", "inspect", DEMO_IMAGE])) return true;
+  const busybox = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p));
+  if (!busybox) return false;
+  const root = mkdtempSync(join(tmpdir(), "margo-demo-rootfs-"));
+  mkdirSync(join(root, "bin"));
+  cpSync(busybox, join(root, "bin/busybox"));
+  for (const applet of ["sh", "sleep", "echo", "cat", "httpd", "printenv", "true", "wget"]) {
+    spawnSync("ln", ["-s", "busybox", join(root, "bin", applet)]);
+  }
+  const tar = spawnSync("tar", ["-C", root, "-c", "."], { maxBuffer: 64 * 1024 * 1024 });
+  const imported = spawnSync(engine, ["import", "-", DEMO_IMAGE], { input: tar.stdout, stdio: ["pipe", "ignore", "inherit"] });
+  rmSync(root, { recursive: true, force: true });
+  return imported.status === 0;
+}
+
+function chooseRuntime(): { runtime: string; note: string } {
+  if (process.env.MARGO_DEMO_RUNTIME) return { runtime: process.env.MARGO_DEMO_RUNTIME, note: "from MARGO_DEMO_RUNTIME" };
+  const compose = works(["docker-compose", "version"]) || works(["docker", "compose", "version"]);
+  if (compose && works(["podman", "info"]) && ensureImage("podman")) return { runtime: "podman", note: "Podman found" };
+  if (compose && works(["docker", "info"]) && ensureImage("docker")) return { runtime: "compose", note: "Docker Engine found" };
+  return { runtime: "simulated", note: "no container engine with a compose tool found: SIMULATED runtime (no containers run, every state and report as on a real device)" };
+}
+
+async function reports(wfm: string): Promise<{ deploymentId: string; body: { status: { state: string } } }[]> {
+  try {
+    return (await (await fetch(`${wfm}/api/dev/reports`)).json()) as never;
+  } catch {
+    return [];
+  }
+}
+
+async function waitForState(wfm: string, state: string, seen: Set<string>, timeoutMs = 120_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const r of await reports(wfm)) {
+      const key = `${r.deploymentId}:${r.body.status.state}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        console.log(`    WFM received: deployment ${r.deploymentId.slice(0, 8)}… is ${r.body.status.state}`);
+      }
+    }
+    if ([...seen].some((k) => k.endsWith(`:${state}`))) return true;
+    await Bun.sleep(300);
+  }
+  return false;
+}
+
+const work = mkdtempSync(join(tmpdir(), "margo-demo-"));
+const appDir = join(work, "wfm");
+cpSync(join(ROOT, "examples/hello"), appDir, { recursive: true });
+const { runtime, note } = chooseRuntime();
+const wfmPort = await freePort();
+const apiPort = await freePort();
+const wfm = `http://127.0.0.1:${wfmPort}`;
+const children: ReturnType<typeof spawn>[] = [];
+const logFile = (name: string) => Bun.file(join(work, `${name}.log`)).writer();
+
+function start(name: string, args: string[]) {
+  const out = logFile(name);
+  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => out.write(d));
+  child.stderr!.on("data", (d) => out.write(d));
+  children.push(child);
+  return child;
+}
+
+function shutdown(code: number): never {
+  for (const c of children) c.kill("SIGTERM");
+  process.exit(code);
+}
+process.on("SIGINT", () => shutdown(0));
+
+say(`runtime: ${runtime} (${note})`);
+start("dev-wfm", ["dev-wfm", "--dir", appDir, "--listen", `127.0.0.1:${wfmPort}`]);
+writeFileSync(
+  join(work, "agent.yaml"),
+  `wfm:\n  url: ${wfm}\n  allowInsecureHttp: true\ndataDir: ${join(work, "agent-data")}\nruntime: ${runtime}\npoll:\n  interval: 2s\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  listen: 127.0.0.1:${apiPort}\nreconcile:\n  driftInterval: 10s\n`,
+);
+for (let i = 0; i < 50 && !(await fetch(wfm).then(() => true, () => false)); i++) await Bun.sleep(100);
+say(`development WFM: ${wfm}/  (open it in a browser to watch)`);
+start("agent", ["run", "--config", join(work, "agent.yaml"), ...(runtime === "simulated" ? ["--simulated-delay", "700"] : [])]);
+say(`agent started; logs in ${work}/agent.log`);
+
+const seen = new Set<string>();
+say("waiting for the example deployment to be installed…");
+if (!(await waitForState(wfm, "installed", seen))) {
+  console.error(`the deployment did not reach installed; see ${work}/agent.log`);
+  shutdown(1);
+}
+say("margo-agent status:");
+spawnSync(CLI[0]!, [...CLI.slice(1), "status", "--config", join(work, "agent.yaml")], { stdio: "inherit" });
+
+say("deleting the deployment's YAML from the WFM's folder…");
+for (const f of readdirSync(appDir)) if (/\.ya?ml$/.test(f)) rmSync(join(appDir, f));
+if (!(await waitForState(wfm, "removed", seen))) {
+  console.error(`the deployment was not removed; see ${work}/agent.log`);
+  shutdown(1);
+}
+say("removed. The demo passed.");
+if (interactive) {
+  cpSync(join(ROOT, "examples/hello"), appDir, { recursive: true });
+  say(`The example is back in ${appDir}; edit or delete YAMLs there and watch ${wfm}/ . Ctrl-C stops.`);
+  await new Promise(() => {});
+}
+shutdown(0);

@@ -1,0 +1,69 @@
+/**
+ * A deliberately scriptable WFM for hostile cases the dev WFM would never
+ * produce (wrong digests, evil bundles, foreign URLs). Still a real HTTP
+ * server: the agent talks to it over loopback like to any WFM.
+ */
+import { sha256Digest } from "../../src/protocol/digest.ts";
+
+export interface FakeWfm {
+  url: string;
+  /** Serves these bytes at this path. */
+  set(path: string, body: Uint8Array | string, contentType?: string): void;
+  /** Serves a manifest (JSON text as given) with an ETag over its bytes. */
+  setManifest(json: string): void;
+  reports: { deploymentId: string; body: Record<string, unknown> }[];
+  requests: string[];
+  stop(): void;
+}
+
+export function startFakeWfm(clientId = "test-device"): FakeWfm {
+  const files = new Map<string, { body: Uint8Array; type: string }>();
+  const reports: FakeWfm["reports"] = [];
+  const requests: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      requests.push(`${req.method} ${url.pathname}`);
+      const status = /^\/api\/v1\/clients\/[^/]+\/deployments\/([^/]+)\/status$/.exec(url.pathname);
+      if (req.method === "POST" && status) {
+        reports.push({ deploymentId: status[1]!, body: (await req.json()) as Record<string, unknown> });
+        return new Response(null, { status: 200 });
+      }
+      const file = files.get(url.pathname);
+      if (!file) return new Response("not found", { status: 404 });
+      const etag = `"${sha256Digest(file.body)}"`;
+      if (url.pathname.endsWith("/deployments") && req.headers.get("if-none-match") === etag) return new Response(null, { status: 304 });
+      return new Response(file.body, { headers: { "content-type": file.type, etag } });
+    },
+  });
+  const base = `http://127.0.0.1:${server.port}`;
+  return {
+    url: base,
+    set(path, body, type = "application/octet-stream") {
+      files.set(path, { body: typeof body === "string" ? new TextEncoder().encode(body) : body, type });
+    },
+    setManifest(json) {
+      files.set(`/api/v1/clients/${clientId}/deployments`, { body: new TextEncoder().encode(json), type: "application/vnd.margo.manifest.v1+json" });
+    },
+    reports,
+    requests,
+    stop: () => void server.stop(true),
+  };
+}
+
+export function deploymentYaml(id: string, packageUrl: string, extra = ""): string {
+  return `apiVersion: application.margo.org/v1alpha1
+kind: ApplicationDeployment
+metadata:
+  annotations: {id: ${id}, applicationId: demo}
+  name: app-${id}
+spec:
+  deploymentProfile:
+    type: compose
+    components:
+      - name: web
+        properties: {packageLocation: "${packageUrl}", wait: true, timeout: 30s}
+${extra}`;
+}
