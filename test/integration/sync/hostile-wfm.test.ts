@@ -63,7 +63,7 @@ describe("against a hostile WFM", () => {
     wfm.setManifest(json);
     const r = await h.agent.engine.poll(signal);
     expect(r.outcome).toBe("rejected");
-    expect("error" in r && r.error.code).toBe(code);
+    expect("error" in r ? (r.error.code as string) : undefined).toBe(code);
     expect(h.logs().some((l) => l.code === code && l.level === "error")).toBe(true);
     expectUntouched();
   }
