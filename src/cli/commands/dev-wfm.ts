@@ -46,7 +46,7 @@ Packages: files under DIR/packages/ are served at /packages/<path>. In a YAML, t
 bytes), so a component can say
     packageLocation: "{{WFM_URL}}/packages/web/compose.yaml"
 whatever port the dev WFM runs on. After changing only a package, change the YAML too
-(e.g. a label) so that agents see a new manifestVersion and redeploy.
+(any byte; a comment will do) so that agents see a new manifestVersion and redeploy.
 
 Pages and development API:
   GET /                      status page (auto-refreshes every 2 s)
