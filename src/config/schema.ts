@@ -74,8 +74,18 @@ export const ConfigSchema = v.strictObject({
       /** Plain http:// is refused unless this is true, and even then only towards a loopback WFM (the dev WFM). */
       allowInsecureHttp: v.optional(v.boolean(), false),
       requestTimeout: duration("30s"),
+      /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (PROTOCOL.md §1.2). */
+      trustOnFirstUse: v.optional(v.boolean(), false),
     }),
   dataDir: v.optional(nonEmpty, "/var/lib/margo-agent"),
+  /** A provisioned device key and certificate (PEM); both null: generated in dataDir on first start. */
+  identity: v.optional(
+    v.strictObject({
+      keyFile: v.optional(v.nullable(nonEmpty), null),
+      certFile: v.optional(v.nullable(nonEmpty), null),
+    }),
+    {},
+  ),
   runtime: v.optional(v.picklist(["auto", "podman", "compose", "simulated"], "must be one of auto, podman, compose, simulated"), "auto"),
   device: v.optional(
     v.strictObject({
