@@ -17,6 +17,7 @@ import { Reconciler } from "../reconcile/reconciler.ts";
 import { StateStore } from "../store/state-store.ts";
 import { type PollOutcome, SyncEngine } from "../sync/sync-engine.ts";
 import { systemClock } from "./clock.ts";
+import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import { nextPollDelay } from "./poll-schedule.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { join } from "node:path";
@@ -59,6 +60,9 @@ export class Agent {
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private driftTimer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  private quietReason: string | undefined;
+  /** WFM time minus device time, from the last Date header (ms); undefined until an answer came. */
+  clockOffsetMs: number | undefined;
 
   constructor(private readonly d: AgentDeps) {
     const { config, platform, log } = d;
@@ -72,6 +76,7 @@ export class Agent {
       signer: d.signer,
       requestTimeoutMs: config.wfm.requestTimeout,
       userAgent: d.userAgent,
+      onServerDate: (date) => this.observeServerDate(date),
     });
     this.sender = new StatusSender({
       journal: this.journal,
@@ -80,6 +85,7 @@ export class Agent {
       policy: { baseMs: 1000, capMs: config.journal.retryMax },
       maxEntries: config.journal.maxEntries,
       random: d.random,
+      mayCommunicate: () => windowAt(config.downtime.windows, config.downtime.timeZone, Date.now()) === undefined,
     });
     const reconciler = new Reconciler({
       store: this.store,
@@ -120,15 +126,44 @@ export class Agent {
     return this.queue.run(() => this.pollOnce());
   }
 
+  /** Downtime windows and polling periods in force now (seed 000). */
+  communication(): ReturnType<typeof communicationAllowed> {
+    const { config } = this.d;
+    return communicationAllowed({ downtime: config.downtime.windows, allowed: config.poll.periods, timeZone: config.downtime.timeZone }, Date.now());
+  }
+
   private schedulePoll(delayMs: number): void {
     if (this.stopped) return;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.nextPollAtMs = Date.now() + delayMs;
+    // setTimeout runs on the monotonic clock: a wall-clock jump neither fires nor freezes polls.
     this.pollTimer = setTimeout(() => {
-      void this.queue.run(() => this.pollOnce()).finally(() => {
-        this.schedulePoll(nextPollDelay(this.d.config.poll.interval, this.d.config.poll.jitter, this.d.random));
-      });
+      const interval = nextPollDelay(this.d.config.poll.interval, this.d.config.poll.jitter, this.d.random);
+      const comms = this.communication();
+      if (!comms.allowed) {
+        if (this.quietReason !== comms.reason) this.d.log.info({ reason: comms.reason, window: comms.window }, "not polling: " + comms.reason);
+        this.quietReason = comms.reason;
+        this.schedulePoll(Math.min(interval, 60_000));
+        return;
+      }
+      if (this.quietReason) this.d.log.info({ after: this.quietReason }, "polling resumes");
+      this.quietReason = undefined;
+      void this.queue.run(() => this.pollOnce()).finally(() => this.schedulePoll(interval));
     }, delayMs);
+  }
+
+  /** The WFM's Date header tells how far our clock is off (devices often boot without an RTC). */
+  private observeServerDate(date: string): void {
+    const server = Date.parse(date);
+    if (Number.isNaN(server)) return;
+    // Date has one-second resolution: keep the estimate unless it moved by more than that.
+    const offset = server - Date.now();
+    if (this.clockOffsetMs === undefined || Math.abs(offset - this.clockOffsetMs) > 1500) {
+      this.clockOffsetMs = offset;
+      if (Math.abs(offset) > 60_000) {
+        this.d.log.warn({ code: "CLOCK_SKEW", skewSeconds: Math.round(offset / 1000) }, `the device clock is ${Math.round(Math.abs(offset) / 1000)} s ${offset > 0 ? "behind" : "ahead of"} the WFM's; signed requests may be refused`);
+      }
+    }
   }
 
   private async pollOnce(): Promise<PollOutcome> {
@@ -146,6 +181,8 @@ export class Agent {
       if (result.outcome === "not-modified" || result.outcome === "still-rejected") await this.retryFailed();
     } else {
       this.d.log.warn({ code: result.error.code }, `poll failed: ${result.error.message}`);
+      // The WFM is away, but the device still converges on what it has: retry failures from the store.
+      await this.retryFailed();
     }
     return result;
   }

@@ -4,6 +4,7 @@
  * ignored on a device nobody watches).
  */
 import * as v from "valibot";
+import { DAYS, isValidTimeZone } from "../schedule/windows.ts";
 import { parseDuration } from "../util/duration.ts";
 import { parseSize } from "../util/size.ts";
 
@@ -59,6 +60,12 @@ const listen = v.pipe(
   ),
 );
 
+const timeWindow = v.strictObject({
+  days: v.optional(v.array(v.picklist(DAYS, "must be one of sun, mon, tue, wed, thu, fri, sat")), []),
+  start: v.pipe(v.string(), v.regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24 h)")),
+  end: v.pipe(v.string(), v.regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24 h)")),
+});
+
 const nonEmpty = v.pipe(v.string(), v.minLength(1, "must not be empty"));
 const deviceIdText = v.pipe(
   v.string(),
@@ -101,6 +108,16 @@ export const ConfigSchema = v.strictObject({
       interval: duration("30s"),
       /** Fraction of the interval added or removed at random so a fleet does not poll in lockstep. */
       jitter: v.optional(v.pipe(v.number("must be a number between 0 and 0.5"), v.minValue(0, "must be ≥ 0"), v.maxValue(0.5, "must be ≤ 0.5")), 0.1),
+      /** The Margo "polling interval period": windows in which polling is allowed. Empty: always. */
+      periods: v.optional(v.array(timeWindow), []),
+    }),
+    {},
+  ),
+  /** Known downtime: no polling, no report retries, and communication errors are not raised. */
+  downtime: v.optional(
+    v.strictObject({
+      timeZone: v.optional(v.pipe(v.string(), v.check(isValidTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin")), "UTC"),
+      windows: v.optional(v.array(timeWindow), []),
     }),
     {},
   ),

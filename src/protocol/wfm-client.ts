@@ -19,6 +19,8 @@ export interface WfmClientOptions {
   signer?: RequestSigner;
   requestTimeoutMs: number;
   userAgent: string;
+  /** Sees the Date header of every answer (clock offset estimation). */
+  onServerDate?: (date: string) => void;
 }
 
 export type ManifestResult =
@@ -54,13 +56,16 @@ export class WfmClient {
     const signed = await this.signer.sign({ method, url, headers, body: init.body });
     for (const [k, v] of Object.entries(signed)) headers.set(k, v);
     try {
-      return await this.opts.fetch(url, {
+      const res = await this.opts.fetch(url, {
         method,
         headers,
         body: init.body,
         redirect: "error", // a redirect could leave the WFM origin; refuse it
         signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
       });
+      const date = res.headers.get("date");
+      if (date) this.opts.onServerDate?.(date);
+      return res;
     } catch (err) {
       const e = err as Error;
       const cause = (e.cause as Error | undefined)?.message ?? e.message;

@@ -11,7 +11,7 @@ import { buildStatusManifest } from "../protocol/status-manifest.ts";
 import type { AppliedDeployment, StateStore } from "../store/state-store.ts";
 import type { ComponentResolver } from "./component-resolver.ts";
 import type { Step } from "./plan.ts";
-import { type ComponentStatus, type DeploymentState, overallState, type StatusError } from "./states.ts";
+import { type ComponentStatus, type DeploymentState, overallState, sameStatus, type StatusError } from "./states.ts";
 
 export interface DesiredDeployment {
   digest: string;
@@ -79,6 +79,11 @@ export class Reconciler {
 
   private record(id: string, name: string, d: { digest: string; yaml: string }, mv: bigint, components: ComponentStatus[], error?: StatusError, extra: { markGood?: boolean; attempts?: number; state?: DeploymentState; wanted?: boolean } = {}): DeploymentState {
     const state = extra.state ?? overallState(components);
+    const stored = this.o.store.getDeployment(id);
+    if (stored && stored.digest === d.digest && stored.state === state && sameStatus(stored.components, components) && stored.error?.message === (state === "failed" ? error?.message : undefined) && stored.wanted === (extra.wanted ?? true) && !extra.markGood) {
+      // Resuming after a crash repeats the snapshot it died in: nothing new to report.
+      return state;
+    }
     this.o.store.recordTransition({
       id,
       name,
