@@ -102,7 +102,7 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
           uptimeSeconds: Math.round((now - agent.startedAtMs) / 1000),
           bytesWrittenSinceStart: bytesWrittenSinceStart(),
         },
-        device: { id: config.device.id, clientId: o.clientId?.() ?? config.wfm.clientId ?? null },
+        device: { id: config.device.id, clientId: o.clientId?.() ?? config.wfm.clientId ?? agent.store.getMeta("clientId") ?? null },
         wfm: { url: config.wfm.url },
         poll: {
           intervalMs: config.poll.interval,

@@ -1,0 +1,56 @@
+/**
+ * The CLI's client for the running agent's local API (TCP or unix socket).
+ * A transport failure means "the agent is not answering"; HTTP errors carry
+ * the API's JSON error.
+ */
+import { clientBaseUrl, type ListenTarget } from "./listen.ts";
+
+export class AgentUnreachable extends Error {}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClient {
+  /** Where the agent was asked, for messages. */
+  readonly where: string;
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string): Promise<T>;
+}
+
+export function apiClient(target: ListenTarget, token: string | null, timeoutMs = 120_000): ApiClient {
+  const base = clientBaseUrl(target);
+  const where = target.kind === "unix" ? `unix:${target.path}` : base;
+  async function call<T>(method: string, path: string): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      // `unix` is Bun's fetch extension for unix sockets (ignored elsewhere; a Deno build would pass a client instead).
+      const init = { method, headers, signal: AbortSignal.timeout(timeoutMs), ...(target.kind === "unix" ? { unix: target.path } : {}) };
+      res = await fetch(`${base}${path}`, init as RequestInit);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      throw new AgentUnreachable(`no agent answers at ${where} (${e.code ?? e.name}: ${e.message})`);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ApiError(res.status, "API_INVALID_ANSWER", `${method} ${where}${path}: answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+    }
+    if (!res.ok && !(res.status === 503 && path.endsWith("z"))) {
+      const err = (body as { error?: { code?: string; message?: string } }).error;
+      throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, `${method} ${where}${path}: ${res.status} ${err?.code ?? ""} ${err?.message ?? text.slice(0, 200)}`.trim());
+    }
+    return body as T;
+  }
+  return { where, get: (p) => call("GET", p), post: (p) => call("POST", p) };
+}

@@ -1,0 +1,61 @@
+/**
+ * The stored state, read straight from dataDir/state.db (read-only) when the
+ * agent is not running: what was applied, what failed, what waits to be
+ * reported. Uses the same views as the API so both read alike.
+ */
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { systemClock } from "../agent/clock.ts";
+import { Journal } from "../journal/journal.ts";
+import type { Platform } from "../platform/types.ts";
+import { StateStore } from "../store/state-store.ts";
+import type { DeploymentDetail, DeploymentSummary, JournalView } from "./source.ts";
+import { deploymentDetail, deploymentSummaries } from "./views/deployments.ts";
+import { iso, isoOrNull } from "./views/iso.ts";
+import { journalView } from "./views/journal.ts";
+
+export interface StoredState {
+  database: string;
+  /** Last write to the database (its file or its WAL): the agent was alive then. */
+  lastWriteAt: string;
+  /** Last deployment state change recorded. */
+  lastStateChangeAt: string | null;
+  manifestVersion: string | null;
+  manifestAppliedAt: string | null;
+  reports: JournalView["counts"];
+}
+
+export interface OfflineReader {
+  state(): StoredState;
+  deployments(): DeploymentSummary[];
+  deployment(id: string): DeploymentDetail | undefined;
+  journal(): JournalView;
+  close(): void;
+}
+
+/** Undefined when there is no database (the agent never ran with this dataDir). */
+export function openStoredState(platform: Platform, dataDir: string): OfflineReader | undefined {
+  const file = join(dataDir, "state.db");
+  if (!existsSync(file)) return undefined;
+  const store = StateStore.open(platform.openDatabase(file, { readonly: true }), systemClock(), { readonly: true });
+  const journal = new Journal(store.db);
+  const mtime = (f: string) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+  return {
+    state() {
+      const last = store.db.prepare<{ ms: number | null }>("SELECT MAX(wall_ms) AS ms FROM history").get()?.ms ?? null;
+      const applied = store.getMeta("manifestAppliedAtMs");
+      return {
+        database: file,
+        lastWriteAt: iso(Math.max(mtime(file), mtime(`${file}-wal`))),
+        lastStateChangeAt: isoOrNull(last),
+        manifestVersion: store.getMeta("manifestVersion") ?? null,
+        manifestAppliedAt: applied ? iso(Number(applied)) : null,
+        reports: { ...journal.counts(), compacted: journal.compacted() },
+      };
+    },
+    deployments: () => deploymentSummaries(store),
+    deployment: (id) => deploymentDetail(store, id, journal.pendingFor(id), null),
+    journal: () => journalView(journal, Date.now()),
+    close: () => store.close(),
+  };
+}

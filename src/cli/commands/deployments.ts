@@ -1,0 +1,117 @@
+import { AgentUnreachable, ApiError, type ApiClient } from "../../api/client.ts";
+import { clientForConfig } from "../../api/connect.ts";
+import type { DeploymentDetail, DeploymentSummary } from "../../api/source.ts";
+import { AgentError } from "../../errors/index.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse, UsageError } from "../args.ts";
+import type { Command } from "../command.ts";
+import { EXIT } from "../exit-codes.ts";
+import { configFromFlags } from "../load-config.ts";
+import { colorEnabled, painter } from "../render/color.ts";
+import { renderDeployment } from "../render/deployment.ts";
+import { renderDeploymentTable } from "../render/status.ts";
+
+interface Source {
+  list(): Promise<DeploymentSummary[]>;
+  get(id: string): Promise<DeploymentDetail | undefined>;
+}
+
+function apiSource(client: ApiClient): Source {
+  return {
+    list: async () => (await client.get<{ deployments: DeploymentSummary[] }>("/v1/deployments")).deployments,
+    async get(id) {
+      try {
+        return await client.get<DeploymentDetail>(`/v1/deployments/${encodeURIComponent(id)}`);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/** An exact id, or a prefix that names exactly one deployment (the table shows shortened ids). */
+async function find(source: Source, id: string): Promise<DeploymentDetail | string> {
+  const exact = await source.get(id);
+  if (exact) return exact;
+  const matches = (await source.list()).filter((d) => d.id.startsWith(id.replace(/…$/, "")));
+  if (matches.length === 1) return (await source.get(matches[0]!.id)) ?? `deployment ${matches[0]!.id} vanished`;
+  return matches.length === 0 ? `no deployment with id ${JSON.stringify(id)}` : `${JSON.stringify(id)} matches ${matches.length} deployments: ${matches.map((m) => m.id).join(", ")}`;
+}
+
+export const deploymentsCommand: Command = {
+  name: "deployments",
+  summary: "list deployments, or show one in detail",
+  usage: `Usage: margo-agent deployments [ID] [--json] [options]
+
+Without ID: one line per deployment (id, name, state, since, error).
+With ID (or a unique prefix of it): components, errors, recent transitions,
+digests (current and last known good) and parameters (secret-looking values
+masked). Asks the running agent; when it is not running, reads the stored
+state read-only, says so on stderr, and exits with 4.
+
+  --json                 print the API's JSON
+${CONFIG_FLAGS_HELP}
+
+Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not running.`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...CONFIG_FLAGS, json: { type: "boolean" } }, true);
+    if (values.help) {
+      console.log(this.usage);
+      return EXIT.OK;
+    }
+    if (positionals.length > 1) throw new UsageError("at most one deployment id");
+    let config;
+    try {
+      ({ config } = configFromFlags(values));
+    } catch (err) {
+      if (!(err instanceof AgentError)) throw err;
+      console.error(`margo-agent deployments: ${err.message}`);
+      return EXIT.CONFIG;
+    }
+    const paint = painter(!values.json && colorEnabled(process.stdout));
+    const client = clientForConfig(config);
+    let source: Source | undefined = client ? apiSource(client) : undefined;
+    let down = client ? undefined : "the local API is disabled (api.enabled=false)";
+    let close = () => {};
+    const show = async (): Promise<number> => {
+      const id = positionals[0];
+      if (id === undefined) {
+        const list = await source!.list();
+        console.log(values.json ? JSON.stringify({ deployments: list }, null, 2) : renderDeploymentTable(list, Date.now(), paint));
+        return EXIT.OK;
+      }
+      const found = await find(source!, id);
+      if (typeof found === "string") {
+        console.error(`margo-agent deployments: ${found}`);
+        return EXIT.FAILURE;
+      }
+      console.log(values.json ? JSON.stringify(found, null, 2) : renderDeployment(found, Date.now(), paint));
+      return EXIT.OK;
+    };
+    try {
+      if (source) {
+        try {
+          return await show();
+        } catch (err) {
+          if (err instanceof ApiError) {
+            console.error(`margo-agent deployments: ${err.message}`);
+            return EXIT.FAILURE;
+          }
+          if (!(err instanceof AgentUnreachable)) throw err;
+          down = err.message;
+        }
+      }
+      const { bunPlatform } = await import("../../adapter/bun/index.ts");
+      const { openStoredState } = await import("../../api/offline.ts");
+      const stored = openStoredState(bunPlatform, config.dataDir);
+      console.error(paint(`The agent is not running (${down}); ${stored ? "showing the stored state" : `no state database in ${config.dataDir}`}.`, "red"));
+      if (!stored) return EXIT.AGENT_DOWN;
+      close = () => stored.close();
+      source = { list: async () => stored.deployments(), get: async (id) => stored.deployment(id) };
+      const code = await show();
+      return code === EXIT.OK ? EXIT.AGENT_DOWN : code;
+    } finally {
+      close();
+    }
+  },
+};

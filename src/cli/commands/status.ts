@@ -1,0 +1,75 @@
+import { AgentUnreachable, ApiError } from "../../api/client.ts";
+import { clientForConfig } from "../../api/connect.ts";
+import type { DeploymentSummary, StatusView } from "../../api/source.ts";
+import { AgentError } from "../../errors/index.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
+import type { Command } from "../command.ts";
+import { EXIT } from "../exit-codes.ts";
+import { configFromFlags } from "../load-config.ts";
+import { colorEnabled, painter } from "../render/color.ts";
+import { renderStatus, renderStoredState } from "../render/status.ts";
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "show what runs, what failed and what waits to be reported",
+  usage: `Usage: margo-agent status [--json] [options]
+
+Asks the running agent (its local API at api.listen) what runs, what failed and
+why, and what waits to be reported. When the agent is not running, shows the
+state stored in dataDir/state.db (opened read-only) and exits with 4.
+
+  --json                 print {agentRunning, status, deployments} as JSON
+${CONFIG_FLAGS_HELP}
+
+Exit codes: 0 agent running, 3 invalid configuration, 4 agent not running.`,
+  async run(argv) {
+    const { values } = parse(argv, { ...CONFIG_FLAGS, json: { type: "boolean" } });
+    if (values.help) {
+      console.log(this.usage);
+      return EXIT.OK;
+    }
+    let config;
+    try {
+      ({ config } = configFromFlags(values));
+    } catch (err) {
+      if (!(err instanceof AgentError)) throw err;
+      console.error(`margo-agent status: ${err.message}`);
+      return EXIT.CONFIG;
+    }
+    const paint = painter(!values.json && colorEnabled(process.stdout));
+    const client = clientForConfig(config);
+    let why = "the local API is disabled (api.enabled=false), so the agent cannot be asked";
+    if (client) {
+      try {
+        const status = await client.get<StatusView>("/v1/status");
+        const { deployments } = await client.get<{ deployments: DeploymentSummary[] }>("/v1/deployments");
+        console.log(values.json ? JSON.stringify({ agentRunning: true, status, deployments }, null, 2) : renderStatus(status, deployments, Date.now(), paint));
+        return EXIT.OK;
+      } catch (err) {
+        if (err instanceof ApiError) {
+          console.error(`margo-agent status: ${err.message}`);
+          return EXIT.FAILURE;
+        }
+        if (!(err instanceof AgentUnreachable)) throw err;
+        why = err.message;
+      }
+    }
+    const { bunPlatform } = await import("../../adapter/bun/index.ts");
+    const { openStoredState } = await import("../../api/offline.ts");
+    const stored = openStoredState(bunPlatform, config.dataDir);
+    if (!stored) {
+      if (values.json) console.log(JSON.stringify({ agentRunning: false, reason: why, stored: null, deployments: [] }, null, 2));
+      else console.log(`${paint(`The agent is not running (${why}).`, "red")}\nNo state database in ${config.dataDir}: the agent has not run with this dataDir.`);
+      return EXIT.AGENT_DOWN;
+    }
+    try {
+      const state = stored.state();
+      const deployments = stored.deployments();
+      if (values.json) console.log(JSON.stringify({ agentRunning: false, reason: why, stored: state, deployments }, null, 2));
+      else console.log(renderStoredState(state, deployments, why, Date.now(), paint));
+    } finally {
+      stored.close();
+    }
+    return EXIT.AGENT_DOWN;
+  },
+};
