@@ -82,7 +82,7 @@ function faultResponse(c: Context, mode: FaultMode | undefined, route: string): 
     return new Response(
       new ReadableStream({
         pull(controller) {
-          controller.error(new Error(`dev WFM fault ${route}=down: connection dropped on purpose`));
+          controller.error(`dev WFM fault ${route}=down: connection dropped on purpose`);
         },
       }),
     );
