@@ -7,6 +7,15 @@ import { clientBaseUrl, type ListenTarget } from "./listen.ts";
 
 export class AgentUnreachable extends Error {}
 
+/** A short reason for a failed connection, without the runtime's boilerplate. */
+function transportReason(err: unknown): string {
+  const e = err as Error & { code?: string };
+  if (e.code === "ECONNREFUSED" || e.code === "ConnectionRefused") return "connection refused";
+  if (e.code === "ENOENT" || e.code === "FailedToOpenSocket") return "no socket there";
+  if (e.name === "TimeoutError") return "no answer in time";
+  return e.code ? `${e.code}: ${e.message}` : e.message;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -36,8 +45,7 @@ export function apiClient(target: ListenTarget, token: string | null, timeoutMs 
       const init = { method, headers, signal: AbortSignal.timeout(timeoutMs), ...(target.kind === "unix" ? { unix: target.path } : {}) };
       res = await fetch(`${base}${path}`, init as RequestInit);
     } catch (err) {
-      const e = err as Error & { code?: string };
-      throw new AgentUnreachable(`no agent answers at ${where} (${e.code ?? e.name}: ${e.message})`);
+      throw new AgentUnreachable(`no agent answers at ${where} (${transportReason(err)})`);
     }
     const text = await res.text();
     let body: unknown;

@@ -8,7 +8,7 @@ import { type Painter, stateStyle } from "./color.ts";
 import { renderTable } from "./table.ts";
 import { relativeTime, shortId, truncate } from "./text.ts";
 
-const ERROR_WIDTH = 60;
+const ERROR_WIDTH = 72;
 
 export function renderDeploymentTable(deployments: readonly DeploymentSummary[], nowMs: number, paint: Painter): string {
   if (deployments.length === 0) return paint("no deployments", "dim");

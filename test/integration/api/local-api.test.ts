@@ -254,7 +254,7 @@ describe("unix socket", () => {
       expect(statSync(path).mode & 0o777).toBe(0o660);
       const res = await fetch("http://localhost/v1/status", { unix: path } as RequestInit);
       expect(res.status).toBe(200);
-      expect((await res.json()).manifestVersion).toBe("1");
+      expect((await json(res)).manifestVersion).toBe("1");
     } finally {
       await handle.stop();
     }
