@@ -1,0 +1,212 @@
+/**
+ * Everything the v1 profile needs before and right after the agent starts
+ * (PROTOCOL.md §1–3): the device identity, the signer for every request, the
+ * root CA (trust on first use, when allowed), onboarding, and the capabilities
+ * report that is kept up to date while the agent runs.
+ *
+ * `prepareIdentity` runs before the Agent exists (its WfmClient needs the signer
+ * and the CA file); `afterStart` runs once the Agent has its client and store.
+ * Onboarding may wait hours for an operator's approval, so afterStart starts
+ * that work in the background and returns; nothing in it ever throws: every
+ * failure is logged with its code and retried.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import type { RuntimeAdapter } from "../../runtimes/types.ts";
+import { collectCapabilities } from "../capabilities/collect.ts";
+import { resolveDeviceId } from "../capabilities/device-facts.ts";
+import { reportCapabilities } from "../capabilities/report.ts";
+import { FsView } from "../capabilities/sysfs.ts";
+import type { Config } from "../config/schema.ts";
+import { asAgentError } from "../errors/index.ts";
+import { loadOrCreateIdentity, type DeviceIdentity } from "../identity/load-or-create.ts";
+import { createRequestSigner } from "../identity/request-signer.ts";
+import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
+import type { Logger } from "../log.ts";
+import { CLIENT_ID_META, ensureOnboarded, sleep, type MetaStore } from "../onboarding/ensure-onboarded.ts";
+import { ensureTrustedCa } from "../onboarding/trust-on-first-use.ts";
+import type { Platform } from "../platform/types.ts";
+import type { RequestSigner } from "../protocol/request-signer.ts";
+import type { FetchFn, WfmClient } from "../protocol/wfm-client.ts";
+
+export const CAPABILITIES_CHECK_INTERVAL_MS = 10 * 60_000;
+/** After a failed capabilities report: retry sooner than the interval, backing off from this. */
+const CAPABILITIES_RETRY: BackoffPolicy = { baseMs: 30_000, capMs: CAPABILITIES_CHECK_INTERVAL_MS };
+
+/**
+ * Loads the device key and certificate (provisioned via identity.keyFile/certFile,
+ * or generated in dataDir on first start, key 0600). Logs the thumbprint and the
+ * warnings, never key material. Throws IDENTITY_INVALID naming the file at fault.
+ */
+export async function loadDeviceIdentity(config: Config, log: Logger, fsRoot = "/"): Promise<{ identity: DeviceIdentity; deviceId: string }> {
+  const deviceId = resolveDeviceId(config, new FsView(fsRoot));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const identity = await loadOrCreateIdentity({
+    dir: config.dataDir,
+    keyFile: config.identity.keyFile ?? undefined,
+    certFile: config.identity.certFile ?? undefined,
+    deviceId,
+  });
+  for (const warning of identity.warnings) log.warn({ certFile: identity.certFile }, `device identity: ${warning}`);
+  log.info(
+    { deviceId, thumbprint: identity.thumbprint, certFile: identity.certFile, alg: identity.alg, generated: identity.generated },
+    identity.generated ? "device identity: generated a new key and self-signed certificate" : "device identity loaded",
+  );
+  return { identity, deviceId };
+}
+
+/** The platform's fetch, trusting `caFile` beside the system store (read per request, so a rotated file is picked up). */
+export function wfmFetch(platform: Platform, caFile: string | null): FetchFn {
+  return (url, init) => platform.fetch(url, init, caFile ? { ca: readFileSync(caFile, "utf8") } : undefined);
+}
+
+export interface PrepareIdentityOptions {
+  config: Config;
+  platform: Platform;
+  log: Logger;
+  /** The state store when already open (so a stored clientId is used from the first request); else the one afterStart gets. */
+  store?: MetaStore;
+  /** Tests: fake /sys, /dev, /etc tree for capabilities and the device id. */
+  fsRoot?: string;
+  capabilitiesIntervalMs?: number;
+  onboardingBackoff?: BackoffPolicy;
+  capabilitiesRetry?: BackoffPolicy;
+  random?: () => number;
+}
+
+export interface AfterStartAgent {
+  client: WfmClient;
+  store: MetaStore;
+  runtime: RuntimeAdapter;
+  /** Stops the background work (also stopped by PreparedIdentity.stop()). */
+  signal?: AbortSignal;
+  /** Called once onboarding completes, so the first poll need not wait for the next interval. */
+  syncNow?: () => unknown;
+}
+
+export interface PreparedIdentity {
+  signer: RequestSigner;
+  identity: DeviceIdentity;
+  deviceId: string;
+  /** wfm.clientId, else the onboarded one (store meta "clientId"); undefined before onboarding. */
+  clientId: () => string | undefined;
+  /** The CA file the WFM client must trust: wfm.caFile, or the trust-on-first-use one; null = system store only. */
+  caFile: string | null;
+  /** `config` with wfm.caFile set to caFile: give this one to the Agent. */
+  config: Config;
+  /** Starts onboarding (unless wfm.clientId is set) and the capabilities reports, in the background. */
+  afterStart(agent: AfterStartAgent): Promise<void>;
+  /** Resolves when onboarding and the first capabilities report attempt are over (or stopped). */
+  settled(): Promise<void>;
+  /** Collects the capabilities now and sends them when they changed (e.g. an engine was installed). Never throws. */
+  checkCapabilities(): Promise<void>;
+  /** Stops the background work. */
+  stop(): void;
+}
+
+export async function prepareIdentity(opts: PrepareIdentityOptions): Promise<PreparedIdentity> {
+  const { log, platform } = opts;
+  const ilog = log.child({ part: "identity" });
+  const { identity, deviceId } = await loadDeviceIdentity(opts.config, ilog, opts.fsRoot);
+  const caFile = await ensureTrustedCa({ config: opts.config, platform, log: ilog });
+  const config: Config = { ...opts.config, wfm: { ...opts.config.wfm, caFile } };
+
+  const configured = config.wfm.clientId ?? undefined;
+  let store = opts.store;
+  let known: string | undefined = configured;
+  const clientId = (): string | undefined => {
+    if (known) return known;
+    try {
+      known = store?.getMeta(CLIENT_ID_META) || undefined;
+    } catch {
+      // The store is closed while the agent stops: no clientId to offer any more.
+    }
+    return known;
+  };
+  const signer = createRequestSigner(identity, () => clientId() ?? identity.thumbprint);
+
+  const stopper = new AbortController();
+  let agentRef: AfterStartAgent | undefined;
+  let settle!: () => void;
+  const settledPromise = new Promise<void>((resolve) => (settle = resolve));
+  let chain: Promise<unknown> = Promise.resolve();
+
+  /** One capabilities check; true when the WFM has the current body. Serialised: never two reports at once. */
+  const checkOnce = (): Promise<boolean> => {
+    const run = chain.then(async () => {
+      const agent = agentRef;
+      const id = clientId();
+      if (!agent || !id) return false;
+      try {
+        const manifest = await collectCapabilities(config, agent.runtime, { fsRoot: opts.fsRoot, log: ilog });
+        if (!manifest.properties.supportedDeploymentTypes) {
+          ilog.warn({ code: "ENGINE_NOT_FOUND", runtime: agent.runtime.name }, "capabilities: no installed runtime can run a deployment now; reporting this device as not hosting workloads");
+        }
+        const outcome = await reportCapabilities({ client: agent.client, store: agent.store, clientId: id, manifest, log: ilog });
+        if (outcome.kind === "unchanged") ilog.debug({ digest: outcome.digest }, "capabilities unchanged");
+        return true;
+      } catch (err) {
+        const e = asAgentError(err);
+        ilog.error({ ...e.details, code: e.code }, `capabilities report failed: ${e.message}`);
+        return false;
+      }
+    });
+    chain = run;
+    return run;
+  };
+
+  const background = async (agent: AfterStartAgent, signal: AbortSignal): Promise<void> => {
+    if (!configured && !clientId()) {
+      try {
+        known = await ensureOnboarded({ client: agent.client, identity, store: agent.store, log: ilog, signal, backoff: opts.onboardingBackoff, random: opts.random });
+      } catch (err) {
+        if (!signal.aborted) ilog.error({ code: asAgentError(err).code }, `onboarding stopped: ${asAgentError(err).message}`);
+        return;
+      }
+      try {
+        agent.syncNow?.();
+      } catch {
+        // a poll the agent cannot start now happens at its next interval anyway
+      }
+    } else {
+      ilog.info({ clientId: clientId(), source: configured ? "config wfm.clientId" : "state store" }, "already onboarded");
+    }
+    const interval = opts.capabilitiesIntervalMs ?? CAPABILITIES_CHECK_INTERVAL_MS;
+    const retry = opts.capabilitiesRetry ?? CAPABILITIES_RETRY;
+    let failures = 0;
+    while (!signal.aborted) {
+      const ok = await checkOnce();
+      settle();
+      failures = ok ? 0 : failures + 1;
+      const delay = ok ? interval : Math.min(interval, backoffDelay(failures - 1, retry, opts.random));
+      try {
+        await sleep(delay, signal);
+      } catch {
+        return;
+      }
+    }
+  };
+
+  return {
+    signer,
+    identity,
+    deviceId,
+    clientId,
+    caFile,
+    config,
+    async afterStart(agent) {
+      if (agentRef) throw new Error("afterStart called twice");
+      agentRef = agent;
+      store = agent.store;
+      const signal = agent.signal ? AbortSignal.any([agent.signal, stopper.signal]) : stopper.signal;
+      void background(agent, signal).finally(settle);
+    },
+    settled: () => settledPromise,
+    async checkCapabilities() {
+      await checkOnce();
+    },
+    stop() {
+      stopper.abort(new Error("identity setup stopped"));
+      settle();
+    },
+  };
+}
