@@ -52,7 +52,13 @@ export class PodmanApiSocket {
   }
 
   private async start(): Promise<void> {
-    await mkdir(dirname(this.opts.socketPath), { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(dirname(this.opts.socketPath), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new AgentError("ENGINE_UNREACHABLE", `cannot create the directory for Podman's API socket ${this.opts.socketPath}: ${(err as Error).message}`, {
+        socket: this.opts.socketPath,
+      });
+    }
     const abort = new AbortController();
     const argv = [this.opts.podman, "system", "service", "--time", String(this.opts.idleSeconds), this.dockerHost];
     // Not awaited: the service runs until idle; its result tells us why it stopped if it never answered.

@@ -24,6 +24,11 @@ export interface ContractSubject {
   engine: EngineStatus;
   /** Builds the adapter; workRoot is a fresh temporary directory for sockets and state. */
   make(workRoot: string): RuntimeAdapter & { close?(): Promise<void> };
+  /** The same adapter with its engine binary missing, and with its engine not answering. */
+  broken: {
+    notFound(workRoot: string): RuntimeAdapter & { close?(): Promise<void> };
+    unreachable(workRoot: string): RuntimeAdapter & { close?(): Promise<void> };
+  };
 }
 
 async function cli(engine: EngineStatus, args: string[]): Promise<string> {
@@ -167,6 +172,20 @@ export function runtimeContract(subject: ContractSubject): void {
       const err = await expectCode(adapter.applyComponent(other, component("odd", "rejected.yaml"), ctx()), "COMPOSE_INVALID");
       expect(err.message).toContain("no_such_option");
       await adapter.removeComponent(other, "odd", ctx());
+    }, SLOW);
+
+    test("a missing engine is ENGINE_NOT_FOUND and reports no profile", async () => {
+      const broken = subject.broken.notFound(root);
+      expect(await broken.supportedProfiles()).toEqual([]);
+      expect((await broken.engineInfo()).reachable).toBe(false);
+      await expectCode(broken.applyComponent(other, component("web", "web.yaml"), ctx()), "ENGINE_NOT_FOUND");
+      await broken.close?.();
+    }, SLOW);
+
+    test("an engine that does not answer is ENGINE_UNREACHABLE", async () => {
+      const broken = subject.broken.unreachable(root);
+      await expectCode(broken.applyComponent(other, component("web", "web.yaml"), ctx()), "ENGINE_UNREACHABLE");
+      await broken.close?.();
     }, SLOW);
 
     test("a healthcheck that never passes times out with COMPONENT_TIMEOUT", async () => {
