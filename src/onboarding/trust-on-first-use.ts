@@ -7,7 +7,7 @@
  * the data directory so it happens once per device, never again.
  */
 import { existsSync } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config/schema.ts";
@@ -105,6 +105,7 @@ export async function ensureTrustedCa(opts: TrustOptions): Promise<string | null
   } catch (err) {
     throw new AgentError("WFM_HTTP_ERROR", `trustOnFirstUse: ${what}: not a usable root CA: ${(err as Error).message}`, { status: res.status, url });
   }
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await writeAtomically(file, ders.map(certificatePem).join(""));
   const thumbprints = await Promise.all(ders.map(certificateThumbprint));
   log.warn(
