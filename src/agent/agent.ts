@@ -174,7 +174,9 @@ export class Agent {
     const error = "error" in result ? { code: result.error.code, message: result.error.message } : undefined;
     this.lastPoll = { atMs: Date.now(), outcome: result.outcome, error, durationMs };
     if (result.outcome === "applied") this.recordReconcile(durationMs);
-    if (result.outcome !== "unreachable") {
+    if (result.outcome === "not-onboarded") {
+      this.d.log.debug("not polling yet: waiting for onboarding");
+    } else if (result.outcome !== "unreachable") {
       this.lastSuccessfulPollMs = Date.now();
       // The WFM answers: if reports were waiting out a backoff, try them now.
       if (this.sender.state.failures > 0) this.sender.retryNow();

@@ -42,6 +42,11 @@ export class WfmClient {
     return this.opts.baseUrl;
   }
 
+  /** False until onboarding has given this device a clientId. */
+  hasClientId(): boolean {
+    return Boolean(this.opts.clientId());
+  }
+
   private clientPath(): string {
     const id = this.opts.clientId();
     if (!id) throw new AgentError("IDENTITY_REJECTED", "no clientId yet: the device is not onboarded");

@@ -26,6 +26,7 @@ export interface SyncEngineOptions {
 }
 
 export type PollOutcome =
+  | { outcome: "not-onboarded" }
   | { outcome: "not-modified" }
   | { outcome: "still-rejected"; error: AgentError }
   | { outcome: "applied"; manifestVersion: bigint; transport: string; steps: StepOutcome[] }
@@ -51,6 +52,8 @@ export class SyncEngine {
   /** Polls the WFM once and reconciles a new manifest. Never throws. */
   async poll(signal: AbortSignal): Promise<PollOutcome> {
     const { store, client, log } = this.o;
+    // Before onboarding there is nothing to ask for; onboarding itself retries in the background.
+    if (!client.hasClientId()) return { outcome: "not-onboarded" };
     let result;
     try {
       result = await client.getManifest(this.rejected?.etag ?? store.lastEtag(), this.o.limits.manifestBytes);

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { chooseRuntime } from "../../agent/choose-runtime.ts";
 import { Agent } from "../../agent/agent.ts";
+import { prepareIdentity } from "../../agent/identity-setup.ts";
 import { packageResolver } from "../../agent/resolve-components.ts";
 import { BUILD } from "../../build-info.ts";
 import { bunPlatform } from "../../adapter/bun/index.ts";
@@ -49,10 +49,18 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
       return EXIT.CONFIG;
     }
     const platform = bunPlatform;
+    let identity;
+    try {
+      identity = await prepareIdentity({ config, platform, log });
+    } catch (err) {
+      const e = err instanceof AgentError ? err : new AgentError("INTERNAL", String(err));
+      log.fatal({ code: e.code }, `device identity: ${e.message}`);
+      return EXIT.FAILURE;
+    }
+    config = identity.config;
     const runtime = await chooseRuntime(config, platform, { simulatedDelayMs: Number(values["simulated-delay"] ?? 0) });
     const engine = await runtime.engineInfo();
     log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
-    const clientId = config.wfm.clientId ?? undefined;
     let agent: Agent;
     try {
       agent = new Agent({
@@ -62,7 +70,8 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
         resolve: packageResolver(config, platform),
         log,
         userAgent: `margo-agent/${BUILD.version}`,
-        clientId: () => clientId ?? agent.store.getMeta("clientId"),
+        signer: identity.signer,
+        clientId: identity.clientId,
       });
     } catch (err) {
       log.fatal({ code: "STORE_CORRUPT", err: String(err) }, "cannot open the state database");
@@ -72,7 +81,7 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
     if (config.api.enabled) {
       try {
         const { startLocalApi } = await import("../../api/index.ts");
-        api = await startLocalApi({ agent, config, platform, log });
+        api = await startLocalApi({ agent, config, platform, log, clientId: identity.clientId });
       } catch (err) {
         const e = err instanceof AgentError ? err : new AgentError("INTERNAL", String(err));
         log.fatal({ code: e.code }, e.message);
@@ -80,6 +89,8 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
         return e.code === "CONFIG_INVALID" ? EXIT.CONFIG : EXIT.FAILURE;
       }
     }
+    // Onboarding and capabilities run in the background; the boot reconcile needs no WFM.
+    void identity.afterStart({ client: agent.client, store: agent.store, runtime, syncNow: () => agent.syncNow() });
     await agent.start();
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
@@ -89,16 +100,10 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
     });
+    identity.stop();
     await api?.stop();
     await agent.stop();
     return EXIT.OK;
   },
 };
 
-export function readMachineId(): string | undefined {
-  try {
-    return readFileSync("/etc/machine-id", "utf8").trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
