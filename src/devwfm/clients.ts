@@ -16,6 +16,8 @@ export interface ParsedClientCertificate {
 
 /** Accepts what PROTOCOL.md §1 allows (base64 of DER or of PEM, or PEM); throws when it is no certificate. */
 export async function readClientCertificate(text: string): Promise<ParsedClientCertificate> {
+  // certificateDer("") never returns (it decodes "" to "" and asks itself again): refuse it here.
+  if (text.replace(/\s+/g, "") === "") throw new Error("the certificate is empty");
   const der = certificateDer(text);
   parseCertificate(der);
   // Fails for key types no signature algorithm exists for, which a WFM could never verify.
