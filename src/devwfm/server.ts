@@ -102,8 +102,8 @@ function faultResponse(c: Context, mode: FaultMode | undefined, route: string): 
   );
 }
 
-async function readJson(c: Context, from?: Request): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
-  const text = from ? await from.text() : await c.req.text();
+async function readJson(c: Context, copy = false): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
+  const text = copy ? await c.req.raw.clone().text() : await c.req.text();
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
@@ -182,7 +182,7 @@ export function createDevWfm(opts: DevWfmOptions): DevWfm {
 
   app.post("/api/v1/onboarding", async (c) => {
     // Read a copy: the signature check below needs the body too.
-    const parsed = await readJson(c, c.req.raw.clone());
+    const parsed = await readJson(c, true);
     const body = parsed.ok ? (parsed.value as Record<string, unknown> | null) : null;
     if (body === null || typeof body !== "object" || body.kind !== "OnboardingRequest" || typeof body.apiVersion !== "string" || typeof body.certificate !== "string") {
       return c.json({ error: "Invalid certificate" }, 400);
