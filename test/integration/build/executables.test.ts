@@ -4,7 +4,8 @@
  * qemu user-mode emulation, and both must print what the source CLI prints.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import type { Subprocess } from "bun";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ALL_TARGETS } from "../../../build/targets.ts";
@@ -14,6 +15,8 @@ import { describeRequiring, requireTool, type Requirement } from "./requirement.
 const repoRoot = resolve(import.meta.dir, "../../..");
 const expected = readEmbeddedVersion(repoRoot);
 const AARCH64_SYSROOT = "/usr/aarch64-linux-gnu";
+/** The deployment id in examples/hello/hello-world.yaml. */
+const HELLO_ID = "4f1c2a9e-6b1d-4c55-9a3e-0d7b8e2f5a10";
 
 let outdir: string;
 let build: { code: number; output: string };
@@ -30,6 +33,28 @@ function run(argv: string[]): Run {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MARGO_AGENT_"))) as Record<string, string>;
   const r = Bun.spawnSync(argv, { cwd: repoRoot, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function envWithoutOverrides(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MARGO_AGENT_"))) as Record<string, string>;
+}
+
+const readText = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
+
+/** Polls `probe` until it returns a value; bounded, and the failure names what it waited for. */
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, context: () => string = () => "", timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${context()}`);
+    await Bun.sleep(100);
+  }
+}
+
+/** The exit code, or null when the process did not exit in time. */
+async function exitWithin(proc: Subprocess, ms: number): Promise<number | null> {
+  return Promise.race([proc.exited, Bun.sleep(ms).then(() => null)]);
 }
 
 const source = (...args: string[]) => run([process.execPath, join(repoRoot, "src/cli.ts"), ...args]);
@@ -104,7 +129,55 @@ describe("x64 executable", () => {
     expect(run([x64(), "config", "check", "--config", invalidConfig])).toEqual(want);
   });
 
-  test.todo("syncs a deployment from `margo-agent dev-wfm` with `margo-agent run` (the lead adds it with the sync loop)");
+  test("syncs examples/hello from its own `dev-wfm` with `run` (simulated): installed, then removed when the YAML goes", async () => {
+    const work = mkdtempSync(join(tmpdir(), "margo-exe-sync-"));
+    const children: Subprocess[] = [];
+    try {
+      const appDir = join(work, "wfm");
+      cpSync(join(repoRoot, "examples/hello"), appDir, { recursive: true });
+      const wfmLog = join(work, "dev-wfm.log");
+      const agentLog = join(work, "agent.log");
+      const wfmProc = Bun.spawn([x64(), "dev-wfm", "--dir", appDir, "--listen", "127.0.0.1:0"], { stdout: Bun.file(wfmLog), stderr: Bun.file(join(work, "dev-wfm.err")), stdin: "ignore" });
+      children.push(wfmProc);
+      // Port 0: the dev WFM says where it listens in its first log lines.
+      const listening = await waitFor("the dev WFM to listen", () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(readText(wfmLog))?.[1]);
+      const config = join(work, "agent.yaml");
+      writeFileSync(
+        config,
+        `wfm:\n  url: ${listening}\n  allowInsecureHttp: true\ndataDir: ${join(work, "data")}\nruntime: simulated\npoll:\n  interval: 200ms\n  jitter: 0\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  enabled: false\n`,
+      );
+      const agentProc = Bun.spawn([x64(), "run", "--config", config], { stdout: Bun.file(agentLog), stderr: Bun.file(join(work, "agent.err")), stdin: "ignore", env: envWithoutOverrides() });
+      children.push(agentProc);
+      const logs = () => `agent log:\n${readText(agentLog)}${readText(join(work, "agent.err"))}\ndev WFM log:\n${readText(wfmLog)}`;
+
+      const states = async () => {
+        const reports = (await (await fetch(`${listening}/api/dev/reports`)).json()) as { deploymentId: string; body: { status: { state: string } } }[];
+        return reports.filter((r) => r.deploymentId === HELLO_ID).map((r) => r.body.status.state);
+      };
+      const reached = (state: string) => async () => ((await states()).includes(state) ? true : undefined);
+      await waitFor("installed", reached("installed"), logs);
+      for (const f of readdirSync(appDir)) if (/\.ya?ml$/.test(f)) rmSync(join(appDir, f));
+      await waitFor("removed", reached("removed"), logs);
+
+      // Each state in the order a device goes through them (an in-between state may repeat, e.g. installing per component).
+      const seen = await states();
+      const firsts = ["pending", "installing", "installed", "removing", "removed"].map((s) => seen.indexOf(s));
+      expect(firsts.every((i) => i >= 0)).toBe(true);
+      expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
+      expect(seen.includes("failed")).toBe(false);
+
+      // SIGTERM: both stop by themselves, exit 0.
+      agentProc.kill("SIGTERM");
+      expect(await exitWithin(agentProc, 10_000)).toBe(0);
+      wfmProc.kill("SIGTERM");
+      expect(await exitWithin(wfmProc, 10_000)).toBe(0);
+      expect(readText(agentLog)).toContain('"msg":"stopping"');
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+      await Promise.all(children.map((c) => c.exited));
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 function qemuRequirement(): Requirement {
