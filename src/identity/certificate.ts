@@ -175,7 +175,11 @@ export function certificateDer(text: string): Uint8Array {
     throw new DerError("the certificate is neither PEM nor base64");
   }
   if (bytes[0] === 0x30) return bytes;
-  return certificateDer(new TextDecoder().decode(bytes));
+  // Base64 of PEM text is the one nesting we accept; anything else (including
+  // empty input, which decodes to itself) is refused rather than recursed on.
+  const inner = new TextDecoder().decode(bytes);
+  if (!inner.includes("-----BEGIN")) throw new DerError("the certificate is neither PEM, base64 DER nor base64 PEM");
+  return certificateDer(inner);
 }
 
 /** Lower-case hex SHA-256 of the certificate DER: the keyid before onboarding. */
