@@ -180,6 +180,7 @@ export class Agent {
       this.lastSuccessfulPollMs = Date.now();
       // The WFM answers: if reports were waiting out a backoff, try them now.
       if (this.sender.state.failures > 0) this.sender.retryNow();
+      else this.sender.wake();
       if (result.outcome === "not-modified" || result.outcome === "still-rejected") await this.retryFailed();
     } else {
       this.d.log.warn({ code: result.error.code }, `poll failed: ${result.error.message}`);

@@ -75,25 +75,35 @@ export class StatusSender {
     }
     this.running = true;
     try {
-      this.o.journal.compact(this.o.maxEntries);
-      for (;;) {
-        this.again = false;
-        const heads = this.o.journal.heads(BATCH);
-        if (heads.length === 0) break;
-        const results = await Promise.all(heads.map((e) => this.sendOne(e)));
-        const failure = results.find((r): r is Failure => r !== "ok");
-        if (failure) {
-          this.fail(failure);
-          return;
-        }
-        if (this.stopped) return;
-      }
-      this.state.failures = 0;
-      this.state.nextAttemptAtMs = undefined;
+      await this.drainRounds();
+    } catch (err) {
+      // A database error must not leave the sender idle with reports waiting.
+      this.state.failures++;
+      this.state.lastError = { code: "INTERNAL", message: String(err), atMs: Date.now() };
+      this.o.log.error({ code: "INTERNAL", err: String(err) }, "status sender failed; retrying");
+      this.schedule(nextDelay(this.state.failures, this.o.policy, {}, this.o.random));
     } finally {
       this.running = false;
       if (this.again && !this.stopped && this.state.nextAttemptAtMs === undefined) this.wake();
     }
+  }
+
+  private async drainRounds(): Promise<void> {
+    this.o.journal.compact(this.o.maxEntries);
+    for (;;) {
+      this.again = false;
+      const heads = this.o.journal.heads(BATCH);
+      if (heads.length === 0) break;
+      const results = await Promise.all(heads.map((e) => this.sendOne(e)));
+      const failure = results.find((r): r is Failure => r !== "ok");
+      if (failure) {
+        this.fail(failure);
+        return;
+      }
+      if (this.stopped) return;
+    }
+    this.state.failures = 0;
+    this.state.nextAttemptAtMs = undefined;
   }
 
   private schedule(delayMs: number): void {

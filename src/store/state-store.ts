@@ -84,6 +84,8 @@ function toApplied(r: DeploymentRow): AppliedDeployment {
   };
 }
 
+const HISTORY_KEEP = 50;
+
 export class StateStore {
   constructor(
     readonly db: SqlDatabase,
@@ -167,7 +169,15 @@ export class StateStore {
       this.db.prepare("INSERT INTO history (deployment_id, state, error_code, message, wall_ms) VALUES (?, ?, ?, ?, ?)").run(
         t.id, t.state, t.error?.code ?? null, t.error?.message ?? null, now,
       );
+      this.pruneHistory(t.id);
     });
+  }
+
+  /** History is for people: the last HISTORY_KEEP transitions per deployment are enough. */
+  private pruneHistory(id: string): void {
+    this.db
+      .prepare("DELETE FROM history WHERE deployment_id = ? AND seq <= (SELECT seq FROM history WHERE deployment_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")
+      .run(id, id, HISTORY_KEEP);
   }
 
   /** The last report of a removal: the row goes, the report stays until delivered. */
@@ -177,8 +187,7 @@ export class StateStore {
       this.db.prepare("DELETE FROM deployments WHERE id = ?").run(id);
       this.appendReport(id, "removed", report);
       this.db.prepare("INSERT INTO history (deployment_id, state, wall_ms) VALUES (?, 'removed', ?)").run(id, now);
-      // Keep history bounded: the last 50 transitions per deployment.
-      this.db.prepare("DELETE FROM history WHERE deployment_id = ? AND seq NOT IN (SELECT seq FROM history WHERE deployment_id = ? ORDER BY seq DESC LIMIT 50)").run(id, id);
+      this.pruneHistory(id);
     });
   }
 

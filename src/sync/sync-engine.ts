@@ -76,7 +76,7 @@ export class SyncEngine {
       assertNewerVersion(manifest.manifestVersion, last);
       const desired = await this.fetchDesired(manifest);
       this.rejected = undefined;
-      const steps = await this.reconcile(desired, manifest.manifestVersion, "new manifest", signal, false);
+      const steps = await this.reconcile(desired, () => manifest.manifestVersion, "new manifest", signal, false);
       store.commitManifest(manifest.manifestVersion, etag);
       log.info({ manifestVersion: manifest.manifestVersion.toString(), deployments: manifest.deployments.length, steps: steps.length }, "desired state applied");
       return { outcome: "applied", manifestVersion: manifest.manifestVersion, transport: desired.transport, steps };
@@ -112,11 +112,14 @@ export class SyncEngine {
   async reconcileStored(trigger: string, signal: AbortSignal, observe: boolean): Promise<StepOutcome[]> {
     const rows = this.o.store.listDeployments();
     const desired = new Map(rows.filter((r) => r.wanted).map((r) => [r.id, fromStore(r)]));
-    const mv = this.o.store.lastManifestVersion() ?? 0n;
-    return this.reconcile({ byId: desired }, mv, trigger, signal, observe);
+    // Each deployment is retried under the manifest version it arrived with (the
+    // last manifest may not have been committed when the agent died).
+    const versions = new Map(rows.map((r) => [r.id, BigInt(r.manifestVersion)]));
+    const fallback = this.o.store.lastManifestVersion() ?? 0n;
+    return this.reconcile({ byId: desired }, (id) => versions.get(id) ?? fallback, trigger, signal, observe);
   }
 
-  private async reconcile(desired: { byId: Map<string, DesiredDeployment> }, mv: bigint, trigger: string, signal: AbortSignal, observe: boolean): Promise<StepOutcome[]> {
+  private async reconcile(desired: { byId: Map<string, DesiredDeployment> }, mvFor: (deploymentId: string) => bigint, trigger: string, signal: AbortSignal, observe: boolean): Promise<StepOutcome[]> {
     const applied = this.o.store.listDeployments();
     let observed;
     if (observe && applied.length > 0) {
@@ -137,7 +140,7 @@ export class SyncEngine {
     const outcomes: StepOutcome[] = [];
     for (const step of todo) {
       if (signal.aborted) break;
-      const outcome = await this.o.reconciler.apply(step, desired.byId.get(step.deploymentId), mv, signal);
+      const outcome = await this.o.reconciler.apply(step, desired.byId.get(step.deploymentId), mvFor(step.deploymentId), signal);
       this.backoff.record(step.deploymentId, outcome.state === "failed", desired.byId.get(step.deploymentId)?.digest);
       outcomes.push(outcome);
     }

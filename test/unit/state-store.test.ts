@@ -72,3 +72,10 @@ describe("StateStore", () => {
     expect(j.compacted()).toBe(8);
   });
 });
+
+test("history keeps the last 50 transitions of a deployment", () => {
+  const s = open(join(mkdtempSync(join(tmpdir(), "store-")), "state.db"));
+  for (let i = 0; i < 60; i++) transition(s, "a", i % 2 ? "installed" : "installing");
+  expect(s.history("a", 100)).toHaveLength(50);
+  expect(s.history("a", 1)[0]!.state).toBe("installed");
+});

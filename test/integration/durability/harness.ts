@@ -1,0 +1,139 @@
+/**
+ * Real processes for durability tests: the agent runs as `bun src/cli.ts run`
+ * (so SIGKILL is a real kill), the dev WFM runs in the test process with its
+ * fault switches, and the agent's SQLite file is inspected read-only.
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
+import { silentLogger } from "../../../src/log.ts";
+
+const CLI = resolve(import.meta.dir, "../../../src/cli.ts");
+
+export interface Fleet {
+  dir: string;
+  wfm: StartedDevWfm;
+  dataDir: string;
+  configFile: string;
+  agent?: ReturnType<typeof Bun.spawn>;
+  kills: number;
+}
+
+export const depId = (i: number) => `dep-${String(i).padStart(3, "0")}`;
+
+export function yamlFor(i: number, value: string): string {
+  return `apiVersion: application.margo.org/v1alpha1
+kind: ApplicationDeployment
+metadata:
+  annotations: {id: ${depId(i)}, applicationId: fleet}
+  name: app-${i}
+spec:
+  deploymentProfile:
+    type: compose
+    components:
+      - name: app
+        properties: {packageLocation: "{{WFM_URL}}/packages/app/compose.yaml", wait: true, timeout: 30s}
+  parameters:
+    v:
+      value: "${value}"
+      targets: [{pointer: VALUE, components: [app]}]
+`;
+}
+
+export async function startFleet(n: number, faults: Parameters<StartedDevWfm["setFaults"]>[0] = {}): Promise<Fleet> {
+  const root = mkdtempSync(join(tmpdir(), "fleet-"));
+  const dir = join(root, "wfm");
+  mkdirSync(join(dir, "packages/app"), { recursive: true });
+  writeFileSync(join(dir, "packages/app/compose.yaml"), "services:\n  app:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: \"${VALUE}\"}\n");
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${depId(i)}.yaml`), yamlFor(i, "v1"));
+  const wfm = await startDevWfm({ dir, log: silentLogger, listen: "127.0.0.1:0", faults, stateFile: join(root, "wfm-state.json") });
+  const dataDir = join(root, "agent");
+  const configFile = join(root, "agent.yaml");
+  writeFileSync(
+    configFile,
+    [
+      "wfm:",
+      `  url: ${wfm.url}`,
+      "  allowInsecureHttp: true",
+      "  requestTimeout: 5s",
+      `dataDir: ${dataDir}`,
+      "runtime: simulated",
+      "poll: {interval: 300ms, jitter: 0}",
+      "packages: {allowInsecureHttp: true, reserve: 1MiB}",
+      "journal: {retryMax: 1s}",
+      "reconcile: {driftInterval: 0}",
+      "api: {enabled: false}",
+      "log: {level: info}",
+    ].join("\n"),
+  );
+  return { dir, wfm, dataDir, configFile, kills: 0 };
+}
+
+/** Each run's log lines are appended to agent.log beside the config, for post-mortems. */
+export function startAgent(f: Fleet): void {
+  const log = Bun.file(join(f.dataDir, "..", `agent-${f.kills}.log`));
+  f.agent = Bun.spawn([process.execPath, CLI, "run", "--config", f.configFile, "--simulated-delay", "15"], { stdout: log, stderr: log });
+}
+
+export async function killAgent(f: Fleet): Promise<void> {
+  if (!f.agent) return;
+  f.agent.kill("SIGKILL");
+  await f.agent.exited;
+  f.agent = undefined;
+  f.kills++;
+}
+
+export async function stopAgent(f: Fleet): Promise<void> {
+  if (!f.agent) return;
+  f.agent.kill("SIGTERM");
+  await f.agent.exited;
+  f.agent = undefined;
+}
+
+/** Opens the agent's database read-only (or read-write for integrity checks after a kill). */
+export function withDb<T>(f: Fleet, fn: (db: Database) => T, readonly = true): T {
+  const db = new Database(join(f.dataDir, "state.db"), readonly ? { readonly: true } : {});
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number, diagnose?: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${diagnose ? `: ${diagnose()}` : ""}`);
+    await Bun.sleep(100);
+  }
+}
+
+export const sleep = (ms: number) => Bun.sleep(ms);
+export const random = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+
+/** Per deployment, the states the WFM received, in arrival order, with identical consecutive bodies (re-deliveries) counted. */
+export function received(f: Fleet): { byDeployment: Map<string, { state: string; body: string }[]>; redeliveries: number } {
+  const byDeployment = new Map<string, { state: string; body: string }[]>();
+  let redeliveries = 0;
+  for (const r of f.wfm.reports()) {
+    const list = byDeployment.get(r.deploymentId) ?? [];
+    const body = JSON.stringify(r.body);
+    if (list.length && list[list.length - 1]!.body === body) redeliveries++;
+    else list.push({ state: (r.body as { status: { state: string } }).status.state, body });
+    byDeployment.set(r.deploymentId, list);
+  }
+  return { byDeployment, redeliveries };
+}
+
+/** Every transition the agent recorded, per deployment, oldest first (from its history table). */
+export function recorded(f: Fleet): Map<string, string[]> {
+  return withDb(f, (db) => {
+    const map = new Map<string, string[]>();
+    for (const row of db.query("SELECT deployment_id AS id, state FROM history ORDER BY seq").all() as { id: string; state: string }[]) {
+      map.set(row.id, [...(map.get(row.id) ?? []), row.state]);
+    }
+    return map;
+  });
+}
