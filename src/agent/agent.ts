@@ -54,7 +54,9 @@ export class Agent {
   lastSuccessfulPollMs: number | undefined;
   nextPollAtMs: number | undefined;
   readonly pollCounts: Record<string, number> = {};
+  /** The last 100 reconcile durations (for quantiles) and running totals since start (for counters). */
   readonly reconcileDurationsMs: number[] = [];
+  readonly reconcileTotals = { count: 0, sumMs: 0 };
   private readonly queue = new SerialQueue();
   private readonly abort = new AbortController();
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -210,6 +212,8 @@ export class Agent {
   }
 
   private recordReconcile(ms: number): void {
+    this.reconcileTotals.count++;
+    this.reconcileTotals.sumMs += ms;
     this.reconcileDurationsMs.push(ms);
     if (this.reconcileDurationsMs.length > 100) this.reconcileDurationsMs.shift();
   }

@@ -26,22 +26,6 @@ export interface AgentSourceOptions {
 /** Engine probes may spawn a process: ask at most this often. */
 const ENGINE_INFO_TTL_MS = 10_000;
 
-/**
- * Cumulative count and sum of reconcile durations. The agent keeps only a
- * window of the last 100 samples, while Prometheus needs monotonic totals, so
- * we count what is pushed into that window from here on.
- */
-function reconcileTotals(window: number[]): { count: number; sumMs: number } {
-  const totals = { count: window.length, sumMs: window.reduce((s, x) => s + x, 0) };
-  const push = window.push.bind(window);
-  window.push = (...xs: number[]) => {
-    totals.count += xs.length;
-    for (const x of xs) totals.sumMs += x;
-    return push(...xs);
-  };
-  return totals;
-}
-
 /** performance.now()-based instants (the sender's) as wall-clock milliseconds. */
 const monoToWall = (mono: number | undefined) => (mono === undefined ? undefined : Date.now() + (mono - performance.now()));
 
@@ -62,7 +46,7 @@ function syncView(o: PollOutcome, durationMs: number): SyncResultView {
 export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSource {
   const { config } = o;
   const digest = lazyFileDigest(o.executablePath);
-  const totals = reconcileTotals(agent.reconcileDurationsMs);
+  const totals = agent.reconcileTotals;
   // A poll (or the reconcile it triggers) may legitimately take a request timeout on top of its interval.
   const staleAfterMs = 3 * config.poll.interval + config.wfm.requestTimeout;
   let engine: { info: EngineInfo; atMs: number } | undefined;
@@ -77,6 +61,12 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
     }
     engine = { info, atMs: Date.now() };
     return info;
+  }
+
+  function downtime(): StatusView["downtimeWindow"] {
+    const c = agent.communication();
+    if (c.allowed) return null;
+    return { reason: c.reason ?? "paused", days: c.window?.days ?? [], start: c.window?.start ?? null, end: c.window?.end ?? null, timeZone: config.downtime.timeZone };
   }
 
   function backoff(): BackoffView[] {
@@ -126,7 +116,8 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
           delivered: sender.delivered,
           identityProblem: sender.identityProblem ?? null,
         },
-        downtimeWindow: null,
+        downtimeWindow: downtime(),
+        clockOffsetMs: agent.clockOffsetMs ?? null,
         lastPlan: plan
           ? { at: iso(plan.atMs), trigger: plan.trigger, steps: plan.steps.map((s) => ({ action: s.action, deploymentId: s.deploymentId, reason: s.reason, fromDigest: s.fromDigest ?? null, toDigest: s.toDigest ?? null })) }
           : null,

@@ -120,8 +120,10 @@ export interface StatusView {
     delivered: number;
     identityProblem: string | null;
   };
-  /** The maintenance/downtime window in force, null when none (windows are not configurable yet). */
-  downtimeWindow: null;
+  /** Why the agent is not talking to the WFM now (known downtime, outside the polling period), null when it may. */
+  downtimeWindow: { reason: string; days: string[]; start: string | null; end: string | null; timeZone: string } | null;
+  /** WFM time minus device time from the last Date header, in ms; null until the WFM answered. */
+  clockOffsetMs: number | null;
   lastPlan: { at: string; trigger: string; steps: StepView[] } | null;
   backoff: BackoffView[];
 }

@@ -47,6 +47,7 @@ export function renderStatus(s: StatusView, deployments: readonly DeploymentSumm
     field("manifestVersion", s.manifestVersion ?? "none applied yet", paint),
     field("runtime", `${s.runtime.name}${s.runtime.version ? ` ${s.runtime.version}` : ""}${s.runtime.reachable ? "" : paint(` not reachable${s.runtime.detail ? `: ${truncate(s.runtime.detail, 60)}` : ""}`, "red")}`, paint),
     field("reports", reportsLine(s.reports, paint), paint),
+    ...(s.downtimeWindow ? [field("paused", paint(`${s.downtimeWindow.reason}${s.downtimeWindow.start ? ` (${s.downtimeWindow.days.join(",") || "daily"} ${s.downtimeWindow.start}-${s.downtimeWindow.end} ${s.downtimeWindow.timeZone})` : ""}`, "yellow"), paint)] : []),
   ];
   if (s.sender.lastError && s.sender.failures > 0) {
     lines.push(field("reporting", paint(`${s.sender.failures} failed round(s), next ${relativeTime(s.sender.nextAttemptAt, nowMs)}: ${s.sender.lastError.code}: ${truncate(s.sender.lastError.message, 80)}`, "yellow"), paint));
