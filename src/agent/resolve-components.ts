@@ -2,15 +2,18 @@
  * The resolver the reconciler uses: fetch, verify and unpack a component's
  * package into the data directory (src/packages), and attach its parameters.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { ResolvedComponent } from "../../runtimes/types.ts";
 import type { Config } from "../config/schema.ts";
 import { AgentError } from "../errors/index.ts";
-import { resolvePackage } from "../packages/index.ts";
+import { checkFreeSpace, resolvePackage } from "../packages/index.ts";
 import type { Platform } from "../platform/types.ts";
 import type { ComponentResolver } from "../reconcile/component-resolver.ts";
 
-export function packageResolver(config: Config, platform: Platform): ComponentResolver {
+/** Where engines keep images and containers: pulling into a full one is how devices die. */
+export const ENGINE_STORAGE = ["/var/lib/containers/storage", "/var/lib/docker"];
+
+export function packageResolver(config: Config, platform: Platform, engineStorage: readonly string[] = ENGINE_STORAGE): ComponentResolver {
   return async (deployment, component, signal): Promise<ResolvedComponent> => {
     if (!component.packageLocation) {
       throw new AgentError("PACKAGE_INVALID", `component ${component.name} has no packageLocation`);
@@ -32,6 +35,7 @@ export function packageResolver(config: Config, platform: Platform): ComponentRe
         minFreeBytes: config.packages.reserve,
       },
     );
+    for (const dir of engineStorage) if (existsSync(dir)) await checkFreeSpace(dir, config.packages.reserve);
     return {
       name: component.name,
       composeFile: pkg.composeFile,
