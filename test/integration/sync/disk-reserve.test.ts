@@ -27,3 +27,21 @@ test("a component fails early with DISK_SPACE_LOW when the engine's storage is b
   expect(err).toBeInstanceOf(AgentError);
   expect((err as AgentError).code).toBe("DISK_SPACE_LOW");
 });
+
+test("the engine's storage is checked on its own file system", async () => {
+  const { statfsSync } = await import("node:fs");
+  const dataDir = mkdtempSync(join(tmpdir(), "reserve-"));
+  const free = (dir: string) => Number(statfsSync(dir).bavail) * Number(statfsSync(dir).bsize);
+  const engineDir = mkdtempSync("/dev/shm/engine-");
+  const [a, b] = [free(dataDir), free(engineDir)];
+  if (Math.abs(a - b) < 64 * 1024 * 1024) {
+    console.warn("[skip] data dir and /dev/shm have about the same free space here; cannot separate the two checks");
+    return;
+  }
+  // A reserve between the two: only the smaller file system is below it.
+  const reserve = Math.floor((a + b) / 2);
+  const config = loadConfig({ sets: ["wfm.url=https://x", `dataDir=${dataDir}`, "packages.allowInsecureHttp=true", `packages.reserve=${reserve}`] });
+  const result = await packageResolver(config, bunPlatform, [engineDir])(deployment, component, new AbortController().signal).catch((e) => e as AgentError);
+  expect((result as AgentError).code).toBe("DISK_SPACE_LOW");
+  expect((result as AgentError).message).toContain(b < a ? engineDir : dataDir);
+});
