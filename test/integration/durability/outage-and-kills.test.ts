@@ -8,6 +8,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { assertValid } from "../../support/openapi.ts";
 import { depId, type Fleet, killAgent, random, received, recorded, sleep, startAgent, startFleet, stopAgent, waitFor, withDb, yamlFor } from "./harness.ts";
 
 const N = 50;
@@ -70,6 +71,10 @@ test("every transition of 50 deployments reaches the WFM in order across an outa
     const last = JSON.parse(byDeployment.get(id)!.at(-1)!.body);
     if (i < 20) expect(last.adoptedManifestVersion).toBeGreaterThanOrEqual(2);
   }
+  // Every body the WFM received is a valid rc.2 DeploymentStatusManifest, and so are the capabilities.
+  for (const r of f.wfm.reports()) assertValid("DeploymentStatusManifest", r.body);
+  for (const c of f.wfm.capabilities()) assertValid("DeviceCapabilitiesManifest", c.body);
+  expect(f.wfm.capabilities().length).toBeGreaterThan(0);
   // Re-delivery happens only when a kill interrupted an acknowledgement: at most one batch per kill.
   expect(redeliveries).toBeLessThanOrEqual(f.kills * 32);
   // The final state is right on the (simulated) engine too.
