@@ -83,6 +83,7 @@ interface PodmanPsEntry {
   State: string;
   Status?: string;
   ExitCode?: number;
+  StartedAt?: number;
   Labels?: Record<string, string> | null;
 }
 
@@ -99,6 +100,8 @@ export function parsePodmanPs(stdout: string): ContainerRow[] {
     const health = healthFromStatus(e.Status ?? "");
     if (health) row.health = health;
     if (row.state === "exited" || row.state === "stopped") row.exitCode = e.ExitCode ?? 0;
+    if (row.state === "restarting" && e.ExitCode !== undefined) row.exitCode = e.ExitCode;
+    if (typeof e.StartedAt === "number" && e.StartedAt > 0) row.startedAt = e.StartedAt;
     return row;
   });
 }

@@ -35,6 +35,8 @@ export interface ComposeAdapterOptions {
   baseEnv?: Record<string, string>;
   /** Interval between state polls while waiting, ms. */
   pollMs?: number;
+  /** After a wait succeeds, look again this much later to catch crash loops (0 disables). Default 1000. */
+  settleMs?: number;
   /** Bound on one compose invocation, ms (a hung engine must not hang the agent). */
   commandTimeoutMs?: number;
 }
@@ -117,6 +119,7 @@ export class ComposeAdapter implements RuntimeAdapter {
         pollMs: this.opts.pollMs ?? 500,
         signal: ctx.signal,
         what,
+        settleMs: this.opts.settleMs ?? 1000,
       });
     }
   }

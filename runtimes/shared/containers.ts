@@ -13,6 +13,8 @@ export interface ContainerRow {
   state: string;
   health?: "starting" | "healthy" | "unhealthy";
   exitCode?: number;
+  /** When the current run started (engines that report it): a change means the container restarted. */
+  startedAt?: number;
 }
 
 /** The state of one container as the reconciler sees it. */
@@ -23,6 +25,8 @@ export function containerState(row: ContainerRow): ObservedState {
     return "running";
   }
   if (row.state === "exited" || row.state === "dead" || row.state === "stopped") return "exited";
+  // A crash loop: the container exited and the engine is restarting it. Seen as exited, with its code.
+  if (row.state === "restarting" && row.exitCode !== undefined && row.exitCode !== 0) return "exited";
   // created, restarting, paused, configured, initialized: on the way up (or held).
   return "starting";
 }
@@ -65,6 +69,7 @@ export function groupObservations(rows: ContainerRow[]): DeploymentObservation[]
 
 export function describe(row: ContainerRow): string {
   if (row.state === "exited") return `exited with code ${row.exitCode ?? "unknown"}`;
+  if (row.state === "restarting") return `crash loop: restarting after exit code ${row.exitCode ?? "unknown"}`;
   return row.health ? `${row.state} (${row.health})` : row.state;
 }
 
@@ -82,6 +87,6 @@ export function healthFromStatus(status: string): ContainerRow["health"] {
 
 /** Exit code from a `Status` column ("Exited (137) 3 seconds ago"). */
 export function exitCodeFromStatus(status: string): number | undefined {
-  const m = /^Exited \((-?\d+)\)/.exec(status);
+  const m = /^(?:Exited|Restarting) \((-?\d+)\)/.exec(status);
   return m ? Number(m[1]) : undefined;
 }

@@ -19,6 +19,12 @@ export interface WaitInput {
   pollMs: number;
   signal: AbortSignal;
   what: string;
+  /**
+   * Once everything looks up, look again after this long: a container that
+   * exited or restarted meanwhile is crash-looping (Podman restarts at once and
+   * shows no "restarting" state, so a single look can catch it running).
+   */
+  settleMs?: number;
 }
 
 export type Verdict =
@@ -39,6 +45,8 @@ export function judge(services: string[], rows: ContainerRow[]): Verdict {
         if (row.exitCode !== 0) return { done: false, failed: { service, row }, pending };
         continue;
       }
+      // Restarting after a non-zero exit is a crash loop: waiting longer will not help.
+      if (row.state === "restarting" && row.exitCode !== undefined && row.exitCode !== 0) return { done: false, failed: { service, row }, pending };
       if (row.state !== "running" || (row.health && row.health !== "healthy")) pending.push(`${service}: ${describe(row)}`);
     }
   }
@@ -53,14 +61,29 @@ export async function waitForProject(input: WaitInput): Promise<void> {
       throw new AgentError("COMPONENT_APPLY_FAILED", `${input.what}: cancelled because a newer desired state superseded it`, { cancelled: true });
     }
     const rows = await input.engine.list(input.project);
-    const verdict = judge(input.services, rows);
-    if (verdict.done) return;
+    let verdict = judge(input.services, rows);
+    if (verdict.done) {
+      if (!input.settleMs) return;
+      await sleep(input.settleMs, input.signal);
+      const again = await input.engine.list(input.project);
+      let restarted = restartedRow(rows, again);
+      // Catch the crash-looping container between two runs, to report its exit code.
+      for (let i = 0; restarted && restarted.state === "running" && i < 10; i++) {
+        await sleep(100, input.signal);
+        restarted = (await input.engine.list(input.project)).find((r) => r.id === restarted!.id && r.state !== "running") ?? restarted;
+      }
+      if (restarted) verdict = { done: false, failed: { service: restarted.labels[LABEL.composeService] ?? restarted.id, row: restarted }, pending: [] };
+      else {
+        verdict = judge(input.services, again);
+        if (verdict.done) return;
+      }
+    }
     if (verdict.failed) {
       const { service, row } = verdict.failed;
       const logs = await tailLogs(input, row.id);
       throw new AgentError(
         "COMPONENT_EXITED",
-        `${input.what}: service "${service}" exited with code ${row.exitCode ?? "unknown"}${logs ? ` (last output: ${logs})` : ""}`,
+        `${input.what}: service "${service}" ${row.state === "running" ? "restarted while settling (crash loop)" : `exited with code ${row.exitCode ?? "unknown"}`}${logs ? ` (last output: ${logs})` : ""}`,
         { service, exitCode: row.exitCode },
       );
     }
@@ -72,6 +95,17 @@ export async function waitForProject(input: WaitInput): Promise<void> {
     if (waiting.length && input.engine.nudgeHealth) await input.engine.nudgeHealth(waiting);
     await sleep(Math.min(input.pollMs, Math.max(0, deadline - Date.now())), input.signal);
   }
+}
+
+/** A container of `before` that ran and, in `after`, started again or stopped with a failure. */
+export function restartedRow(before: ContainerRow[], after: ContainerRow[]): ContainerRow | undefined {
+  for (const b of before) {
+    if (b.state !== "running") continue;
+    const a = after.find((x) => x.id === b.id);
+    if (!a) continue;
+    if (b.startedAt !== undefined && a.startedAt !== undefined && a.startedAt !== b.startedAt) return a;
+  }
+  return undefined;
 }
 
 async function tailLogs(input: WaitInput, id: string): Promise<string> {

@@ -53,6 +53,7 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
       dir = mkdtempSync(join(tmpdir(), `e2e-${engine}-`));
       mkdirSync(join(dir, "packages"));
       writeFileSync(join(dir, "packages/good.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    environment: {VALUE: "\${VALUE}"}\n`);
+      writeFileSync(join(dir, "packages/loop.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sh", "-c", "exit 5"]\n    restart: always\n    environment: {VALUE: "\${VALUE}"}\n`);
       writeFileSync(join(dir, "packages/bad.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sh", "-c", "exit 3"]\n    environment: {VALUE: "\${VALUE}"}\n`);
       wfm = await startDevWfm({ dir, log: silentLogger, listen: "127.0.0.1:0" });
       const root = mkdtempSync(join(tmpdir(), "rt-"));
@@ -96,6 +97,15 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
       expect(env.stdout.trim()).toBe("v1");
       await drained(h.agent);
       expect(states().at(-1)).toMatchObject({ state: "failed", error: { code: "UPDATE_ROLLED_BACK" } });
+    }, 120_000);
+
+    test("a crash loop shows as a failed component with the container's exit code", async () => {
+      write("v3", "loop.yaml");
+      expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
+      const d = h.agent.store.getDeployment(deploymentId)!;
+      expect(d.state).toBe("failed");
+      expect(d.components[0]).toMatchObject({ name: "app", state: "failed" });
+      expect(d.components[0]!.error?.message).toMatch(/code 5/);
     }, 120_000);
 
     test("removal takes the containers away and reports removed", async () => {

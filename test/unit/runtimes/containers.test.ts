@@ -91,3 +91,30 @@ describe("list parsers", () => {
     expect(parsePodmanPs("[]\n")).toEqual([]);
   });
 });
+
+describe("crash loops", () => {
+  test("a container restarting after a non-zero exit is seen as exited with its code, and fails a wait", () => {
+    const looping = row("web", "s", "restarting", { exitCode: 3 });
+    expect(containerState(looping)).toBe("exited");
+    expect(groupObservations([looping])[0]!.components[0]).toMatchObject({ state: "exited", exitCode: 3 });
+    expect(judge(["s"], [looping])).toMatchObject({ done: false, failed: { service: "s" } });
+    expect(judge(["s"], [row("web", "s", "restarting")])).toMatchObject({ done: false, pending: ["s: crash loop: restarting after exit code unknown"] });
+  });
+
+  test("docker's Restarting (N) status carries the exit code", async () => {
+    const { exitCodeFromStatus } = await import("../../../runtimes/shared/containers.ts");
+    expect(exitCodeFromStatus("Restarting (3) 2 seconds ago")).toBe(3);
+    expect(exitCodeFromStatus("Exited (137) 1 minute ago")).toBe(137);
+    expect(exitCodeFromStatus("Up 3 seconds")).toBeUndefined();
+  });
+});
+
+describe("restartedRow", () => {
+  test("a running container whose start time changed has restarted", async () => {
+    const { restartedRow } = await import("../../../runtimes/shared/wait.ts");
+    const before = [row("web", "s", "running", { startedAt: 100 })];
+    expect(restartedRow(before, [row("web", "s", "running", { startedAt: 100 })])).toBeUndefined();
+    expect(restartedRow(before, [row("web", "s", "running", { startedAt: 103 })])?.startedAt).toBe(103);
+    expect(restartedRow([row("web", "s", "running")], [row("web", "s", "running")])).toBeUndefined();
+  });
+});
