@@ -1,11 +1,10 @@
 import { AgentUnreachable, ApiError, type ApiClient } from "../../api/client.ts";
 import { clientForConfig } from "../../api/connect.ts";
 import type { DeploymentDetail, DeploymentSummary } from "../../api/source.ts";
-import { AgentError } from "../../errors/index.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { configFromFlags } from "../load-config.ts";
+import { commandConfig } from "../load-config.ts";
 import { colorEnabled, painter } from "../render/color.ts";
 import { renderDeployment } from "../render/deployment.ts";
 import { renderDeploymentTable } from "../render/status.ts";
@@ -60,14 +59,9 @@ Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not run
       return EXIT.OK;
     }
     if (positionals.length > 1) throw new UsageError("at most one deployment id");
-    let config;
-    try {
-      ({ config } = configFromFlags(values));
-    } catch (err) {
-      if (!(err instanceof AgentError)) throw err;
-      console.error(`margo-agent deployments: ${err.message}`);
-      return EXIT.CONFIG;
-    }
+    const loaded = commandConfig(values, "deployments");
+    if ("exit" in loaded) return loaded.exit;
+    const { config } = loaded;
     const paint = painter(!values.json && colorEnabled(process.stdout));
     const client = clientForConfig(config);
     let source: Source | undefined = client ? apiSource(client) : undefined;

@@ -15,7 +15,7 @@ import { StateStore } from "../../store/state-store.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { configFromFlags } from "../load-config.ts";
+import { commandConfig } from "../load-config.ts";
 
 export const onboardCommand: Command = {
   name: "onboard",
@@ -39,16 +39,9 @@ approval, certificate refused, WFM unreachable), 3 invalid configuration.`,
       console.log(this.usage);
       return EXIT.OK;
     }
-    let config;
-    try {
-      ({ config } = configFromFlags(values));
-    } catch (err) {
-      if (err instanceof AgentError) {
-        console.error(err.message);
-        return EXIT.CONFIG;
-      }
-      throw err;
-    }
+    const loaded = commandConfig(values, "onboard");
+    if ("exit" in loaded) return loaded.exit;
+    const { config } = loaded;
     const wfm = new URL(config.wfm.url);
     if (wfm.protocol === "http:" && !(config.wfm.allowInsecureHttp && isLoopbackHost(wfm.hostname))) {
       console.error(`wfm.url: plain http is refused (${config.wfm.url}); use https, or for a loopback development WFM set wfm.allowInsecureHttp: true`);

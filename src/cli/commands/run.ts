@@ -10,7 +10,7 @@ import { isLoopbackHost } from "../../protocol/urls.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { configFromFlags } from "../load-config.ts";
+import { commandConfig } from "../load-config.ts";
 
 export const runCommand: Command = {
   name: "run",
@@ -32,16 +32,9 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
       console.log(this.usage);
       return EXIT.OK;
     }
-    let config;
-    try {
-      ({ config } = configFromFlags(values));
-    } catch (err) {
-      if (err instanceof AgentError) {
-        console.error(err.message);
-        return EXIT.CONFIG;
-      }
-      throw err;
-    }
+    const loaded = commandConfig(values, "run");
+    if ("exit" in loaded) return loaded.exit;
+    let { config } = loaded;
     const log = createLogger(config.log.level);
     const wfm = new URL(config.wfm.url);
     if (wfm.protocol === "http:" && !(config.wfm.allowInsecureHttp && isLoopbackHost(wfm.hostname))) {

@@ -1,11 +1,10 @@
 import { AgentUnreachable, ApiError } from "../../api/client.ts";
 import { clientForConfig } from "../../api/connect.ts";
 import type { DeploymentSummary, StatusView } from "../../api/source.ts";
-import { AgentError } from "../../errors/index.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { configFromFlags } from "../load-config.ts";
+import { commandConfig } from "../load-config.ts";
 import { colorEnabled, painter } from "../render/color.ts";
 import { renderStatus, renderStoredState } from "../render/status.ts";
 
@@ -28,14 +27,9 @@ Exit codes: 0 agent running, 3 invalid configuration, 4 agent not running.`,
       console.log(this.usage);
       return EXIT.OK;
     }
-    let config;
-    try {
-      ({ config } = configFromFlags(values));
-    } catch (err) {
-      if (!(err instanceof AgentError)) throw err;
-      console.error(`margo-agent status: ${err.message}`);
-      return EXIT.CONFIG;
-    }
+    const loaded = commandConfig(values, "status");
+    if ("exit" in loaded) return loaded.exit;
+    const { config } = loaded;
     const paint = painter(!values.json && colorEnabled(process.stdout));
     const client = clientForConfig(config);
     let why = "the local API is disabled (api.enabled=false), so the agent cannot be asked";

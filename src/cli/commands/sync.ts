@@ -1,11 +1,10 @@
 import { AgentUnreachable, ApiError } from "../../api/client.ts";
 import { clientForConfig } from "../../api/connect.ts";
 import type { SyncResultView } from "../../api/source.ts";
-import { AgentError } from "../../errors/index.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { configFromFlags } from "../load-config.ts";
+import { commandConfig } from "../load-config.ts";
 
 const DESCRIBE: Record<string, string> = {
   "not-modified": "the WFM has nothing new",
@@ -36,14 +35,9 @@ desired state was refused, 3 invalid configuration, 4 agent not running.`,
       console.log(this.usage);
       return EXIT.OK;
     }
-    let config;
-    try {
-      ({ config } = configFromFlags(values));
-    } catch (err) {
-      if (!(err instanceof AgentError)) throw err;
-      console.error(`margo-agent sync: ${err.message}`);
-      return EXIT.CONFIG;
-    }
+    const loaded = commandConfig(values, "sync");
+    if ("exit" in loaded) return loaded.exit;
+    const { config } = loaded;
     const client = clientForConfig(config);
     if (!client) {
       console.error("margo-agent sync: the local API is disabled (api.enabled=false); the agent cannot be asked");
