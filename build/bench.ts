@@ -28,7 +28,7 @@ const exe = join(repoRoot, "dist/margo-agent-linux-x64");
 const HZ = clockTicksPerSecond();
 /** Poll interval for the timer-driven figures: the agent's floor (src/agent/poll-schedule.ts) is 100 ms. */
 const POLL_INTERVAL_MS = 100;
-const TIMER_WINDOW_MS = 20_000;
+const TIMER_WINDOW_MS = 15_000;
 const STARTUPS = 5;
 const CHANGES = 5;
 const DRAIN_DEPLOYMENTS = 100;
@@ -237,17 +237,21 @@ async function main(): Promise<Row[]> {
   await Bun.sleep(SETTLE_MS);
   const idleRss = rssBytes(agent.pid);
 
-  say(`CPU per timer-driven 304 poll: ${TIMER_WINDOW_MS / 1000} s at poll.interval ${POLL_INTERVAL_MS} ms`);
-  let c0 = cpuTicks(agent.pid);
-  let n0 = polls.notModified;
+  /** CPU per poll while only the agent's own timer polls: fresh after start, or warm after the /v1/sync loop. */
+  const timerWindow = async (when: string) => {
+    say(`CPU per timer-driven 304 poll (${when}): ${TIMER_WINDOW_MS / 1000} s at poll.interval ${POLL_INTERVAL_MS} ms`);
+    const c = cpuTicks(agent.pid);
+    const n = polls.notModified;
+    await Bun.sleep(TIMER_WINDOW_MS);
+    const count = polls.notModified - n;
+    return { polls: count, msPerPoll: ((cpuTicks(agent.pid) - c) / HZ) * 1000 / count };
+  };
   const other0 = polls.other;
-  await Bun.sleep(TIMER_WINDOW_MS);
-  const timerPolls = polls.notModified - n0;
-  const timerCpuMs = ((cpuTicks(agent.pid) - c0) / HZ) * 1000;
+  const timerFresh = await timerWindow("fresh");
 
   say(`${args.polls} polls through POST /v1/sync`);
-  c0 = cpuTicks(agent.pid);
-  n0 = polls.notModified;
+  const c0 = cpuTicks(agent.pid);
+  const n0 = polls.notModified;
   const loopStarted = performance.now();
   let notModified = 0;
   let rssHalfway = 0;
@@ -265,6 +269,7 @@ async function main(): Promise<Row[]> {
   if (polls.other !== other0) throw new Error(`${polls.other - other0} manifest polls were not 304 during the idle phases`);
   await Bun.sleep(SETTLE_MS);
   const rssAfterPolls = rssBytes(agent.pid);
+  const timerWarm = await timerWindow("warm");
 
   // ------------------------------------------------------------------ manifest change → installed
   say(`manifest change → installed report: ${CHANGES} new deployments`);
@@ -359,14 +364,17 @@ async function main(): Promise<Row[]> {
       target: "≤ 1.1× bare hello-world",
       met: exeSize <= 1.1 * bare.helloSize,
     },
-    {
-      figure: `CPU per 304 poll, timer-driven (poll.interval ${POLL_INTERVAL_MS} ms, ${timerPolls} polls in ${TIMER_WINDOW_MS / 1000} s, idle work included)`,
-      value: ms(timerCpuMs / timerPolls),
-      baseline: `one \`curl\` 304 poll, whole process: ${ms(curl.cpuMs)}`,
-      ratio: ratio(timerCpuMs / timerPolls, curl.cpuMs),
-      target: "≤ 2 ms",
-      met: timerCpuMs / timerPolls <= 2,
-    },
+    ...[["fresh after start", timerFresh], [`after the ${args.polls.toLocaleString("en")} polls`, timerWarm]].map(([when, t]): Row => {
+      const w = t as { polls: number; msPerPoll: number };
+      return {
+        figure: `CPU per 304 poll, timer-driven, ${when} (poll.interval ${POLL_INTERVAL_MS} ms, ${w.polls} polls in ${TIMER_WINDOW_MS / 1000} s, idle work included)`,
+        value: ms(w.msPerPoll),
+        baseline: `one \`curl\` 304 poll, whole process: ${ms(curl.cpuMs)}`,
+        ratio: ratio(w.msPerPoll, curl.cpuMs),
+        target: "≤ 2 ms",
+        met: w.msPerPoll <= 2,
+      };
+    }),
     {
       figure: `CPU per 304 poll, driven by POST /v1/sync (${syncPolls} polls, local API request included)`,
       value: ms(syncCpuMs / syncPolls),
