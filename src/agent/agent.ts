@@ -182,7 +182,7 @@ export class Agent {
       this.lastSuccessfulPollMs = Date.now();
       // The WFM answers: if reports were waiting out a backoff, try them now.
       if (this.sender.state.failures > 0) this.sender.retryNow();
-      else this.sender.wake();
+      else if (this.journal.hasPending()) this.sender.wake();
       if (result.outcome === "not-modified" || result.outcome === "still-rejected") await this.retryFailed();
     } else {
       this.d.log.warn({ code: result.error.code }, `poll failed: ${result.error.message}`);
@@ -194,7 +194,7 @@ export class Agent {
 
   /** Failed deployments are retried on later cycles (backoff permitting), even when the WFM has nothing new. */
   private async retryFailed(): Promise<void> {
-    if (!this.store.listDeployments().some((d) => d.state !== "installed")) return;
+    if (!this.store.hasUnsettled()) return;
     const outcomes = await this.engine.reconcileStored("retry", this.abort.signal, false);
     if (outcomes.length) this.recordReconcile(outcomes.reduce((s, o) => s + o.durationMs, 0));
   }

@@ -23,6 +23,12 @@ export interface Signer {
   alg: SignatureAlgorithm;
   /** The private key (or HMAC secret), imported for `alg`. */
   key: CryptoKey;
+  /**
+   * Optional: produce the signature bytes directly (e.g. synchronously with
+   * node:crypto). WebCrypto hops to a worker thread per call, which costs more
+   * than the signature itself when the device signs one request every 30 s.
+   */
+  signBytes?: (data: Uint8Array) => Uint8Array;
 }
 
 export interface SignOptions {
@@ -101,7 +107,7 @@ async function sign(req: SignableRequest, signer: Signer, opts: SignOptions): Pr
   }
 
   const base = createSignatureBase({ method: req.method, url: req.url, headers }, covered);
-  const signature = await signBase(signer.alg, signer.key, base);
+  const signature = signer.signBytes ? signer.signBytes(new TextEncoder().encode(base)) : await signBase(signer.alg, signer.key, base);
   const result: SignatureHeaders = {
     "signature-input": `${label}=${serializeInnerList(covered)}`,
     signature: `${label}=:${bytesToBase64(signature)}:`,

@@ -76,6 +76,10 @@ export class Journal {
     return this.db.prepare<Row>("SELECT * FROM journal WHERE status = ? ORDER BY seq LIMIT ?").all(status, limit).map(toEntry);
   }
 
+  hasPending(): boolean {
+    return this.db.prepare<{ one: number }>("SELECT 1 AS one FROM journal WHERE status = 'pending' LIMIT 1").get() !== null;
+  }
+
   counts(): { pending: number; parked: number } {
     const rows = this.db.prepare<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM journal GROUP BY status").all();
     const get = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;

@@ -139,6 +139,11 @@ export class StateStore {
     return this.db.prepare<DeploymentRow>("SELECT * FROM deployments ORDER BY id").all().map(toApplied);
   }
 
+  /** Is any deployment not settled (failed, pending, installing, removing)? A tiny read for the idle path. */
+  hasUnsettled(): boolean {
+    return this.db.prepare<{ one: number }>("SELECT 1 AS one FROM deployments WHERE state <> 'installed' LIMIT 1").get() !== null;
+  }
+
   getDeployment(id: string): AppliedDeployment | undefined {
     const row = this.db.prepare<DeploymentRow>("SELECT * FROM deployments WHERE id = ?").get(id);
     return row ? toApplied(row) : undefined;
