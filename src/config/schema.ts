@@ -141,6 +141,15 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** What compose files from the WFM may ask of the host. Secure by default. */
+  policy: v.optional(
+    v.strictObject({
+      allowPrivileged: v.optional(v.boolean(), false),
+      allowHostNamespaces: v.optional(v.boolean(), false),
+      allowedBindPaths: v.optional(v.array(v.pipe(v.string(), v.check((p) => p.startsWith("/"), "must be an absolute path"))), []),
+    }),
+    {},
+  ),
   limits: v.optional(
     v.strictObject({
       manifestBytes: size("4MiB"),

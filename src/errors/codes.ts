@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   ENGINE_NOT_FOUND: "The container engine or compose tool is not installed.",
   ENGINE_UNREACHABLE: "The container engine is installed but does not answer (socket down, daemon stopped).",
   IMAGE_NOT_FOUND: "An image named by the compose file is not present and cannot be pulled.",
+  COMPOSE_POLICY_DENIED: "The compose file asks for more than the device's policy allows (privileged, host namespaces, host paths, raw devices); nothing is started.",
   COMPOSE_INVALID: "The compose file is malformed or rejected by the compose tool.",
   COMPONENT_APPLY_FAILED: "The compose tool failed to bring the component up; the message quotes its error.",
   COMPONENT_TIMEOUT: "A component did not become running (or healthy) within its timeout.",
