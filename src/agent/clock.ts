@@ -10,12 +10,25 @@ function readBootId(): string {
   }
 }
 
+/**
+ * Milliseconds since boot at performance.now() = 0, from /proc/uptime, so that
+ * monotonic times of different agent processes in one boot compare (a restart
+ * must not reset them, and a wall-clock jump must not move them).
+ */
+function bootOrigin(): number | undefined {
+  try {
+    const uptimeS = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    return Number.isFinite(uptimeS) ? uptimeS * 1000 - performance.now() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function systemClock(): Clock {
-  const origin = performance.timeOrigin;
+  // Without /proc/uptime, fall back to process-relative time (still monotonic within the process).
+  const origin = bootOrigin() ?? performance.timeOrigin;
   return {
     wallMs: () => Date.now(),
-    // performance.now() is relative to this process; adding timeOrigin gives a value
-    // comparable across restarts within a boot only approximately, so bootId is kept too.
     monoMs: () => origin + performance.now(),
     bootId: readBootId(),
   };

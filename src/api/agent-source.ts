@@ -2,6 +2,7 @@
  * StatusSource over the running Agent: reads its public fields and its store;
  * never changes anything except through agent.syncNow().
  */
+import { systemClock } from "../agent/clock.ts";
 import type { Agent } from "../agent/agent.ts";
 import { BUILD } from "../build-info.ts";
 import type { Config } from "../config/schema.ts";
@@ -62,6 +63,9 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
     engine = { info, atMs: Date.now() };
     return info;
   }
+
+  const clock = systemClock();
+  const clockNow = () => ({ wallMs: clock.wallMs(), monoMs: clock.monoMs(), bootId: clock.bootId });
 
   function downtime(): StatusView["downtimeWindow"] {
     const c = agent.communication();
@@ -129,7 +133,7 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
 
     deployment: (id) => deploymentDetail(agent.store, id, agent.journal.pendingFor(id), backoff().find((b) => b.deploymentId === id) ?? null),
 
-    journal: () => journalView(agent.journal, Date.now()),
+    journal: () => journalView(agent.journal, { ...clockNow(), offsetMs: agent.clockOffsetMs }),
 
     health(): Verdict {
       // The poll loop is alive when its next poll is scheduled, or the one under way has not run for too long.

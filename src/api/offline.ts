@@ -55,7 +55,10 @@ export function openStoredState(platform: Platform, dataDir: string): OfflineRea
     },
     deployments: () => deploymentSummaries(store),
     deployment: (id) => deploymentDetail(store, id, journal.pendingFor(id), null),
-    journal: () => journalView(journal, Date.now()),
+    journal: () => {
+      const c = systemClock();
+      return journalView(journal, { wallMs: c.wallMs(), monoMs: c.monoMs(), bootId: c.bootId });
+    },
     close: () => store.close(),
   };
 }

@@ -65,7 +65,11 @@ export interface JournalEntryView {
   status: "pending" | "parked";
   attempts: number;
   lastError: string | null;
+  /** When the change happened: within this boot from the monotonic clock and the WFM's clock offset, else the device's wall clock of then. */
   createdAt: string;
+  createdAtBasis: "monotonic" | "wall";
+  /** The device's wall clock when the report was journaled (may be wrong on devices without an RTC). */
+  deviceClockAt: string;
   ageSeconds: number;
 }
 
