@@ -80,15 +80,13 @@ export async function ensureTrustedCa(opts: TrustOptions): Promise<string | null
   const what = `GET ${url}`;
   let res: Response;
   try {
-    res = await platform.fetch(url, {
-      method: "GET",
-      headers: { accept: "application/json" },
-      redirect: "error",
-      signal: AbortSignal.timeout(config.wfm.requestTimeout),
-      // Bun's (and undici's) per-request TLS option: this single request accepts any server
-      // certificate, which is what trust on first use means. Everything after it verifies.
-      tls: { rejectUnauthorized: false },
-    } as RequestInit);
+    // This single request accepts any server certificate, which is what trust on
+    // first use means. Everything after it verifies against the CA it returns.
+    res = await platform.fetch(
+      url,
+      { method: "GET", headers: { accept: "application/json" }, redirect: "error", signal: AbortSignal.timeout(config.wfm.requestTimeout) },
+      { insecure: true },
+    );
   } catch (err) {
     const e = err as Error;
     throw new AgentError("WFM_UNREACHABLE", `trustOnFirstUse: ${what}: ${(e.cause as Error | undefined)?.message ?? e.message}`, { url });

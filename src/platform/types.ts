@@ -60,8 +60,12 @@ export interface Platform {
   /** Runs argv directly (never through a shell). A missing binary gives code 127. */
   run(argv: string[], opts?: RunOptions): Promise<ProcessResult>;
   serve(fetch: (req: Request, peer: PeerInfo) => Response | Promise<Response>, opts: ServeOptions): HttpServerHandle;
-  /** fetch with an optional extra CA bundle (PEM) trusted beside the system store. */
-  fetch(input: string | URL, init: RequestInit, tls?: { ca?: string }): Promise<Response>;
+  /**
+   * fetch, verifying TLS against the default trust store (bundled and system
+   * CAs) plus an optional extra CA bundle (PEM). `insecure` skips verification
+   * for this one request: only trust-on-first-use of the WFM's root CA may ask.
+   */
+  fetch(input: string | URL, init: RequestInit, tls?: { ca?: string; insecure?: boolean }): Promise<Response>;
   /** Absolute path of the running executable (or script), for self-hashing. */
   executablePath(): string;
 }

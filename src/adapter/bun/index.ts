@@ -1,3 +1,4 @@
+import { getCACertificates } from "node:tls";
 import type { Platform } from "../../platform/types.ts";
 import { run } from "./process.ts";
 import { serve } from "./serve.ts";
@@ -7,8 +8,18 @@ export const bunPlatform: Platform = {
   openDatabase,
   run,
   serve,
-  fetch: (input, init, tls) =>
-    // Bun's fetch verifies TLS against the system store; `ca` adds the configured CA file.
-    fetch(input, tls?.ca ? ({ ...init, tls: { ca: tls.ca } } as RequestInit) : init),
+  fetch: (input, init, tls) => {
+    if (tls?.insecure) return fetch(input, { ...init, tls: { rejectUnauthorized: false } } as RequestInit);
+    // An explicit `ca` replaces Bun's trust store, so the defaults (bundled and
+    // system CAs) go in beside the configured CA file.
+    if (tls?.ca) return fetch(input, { ...init, tls: { ca: [...defaultCas(), tls.ca] } } as RequestInit);
+    return fetch(input, init);
+  },
   executablePath: () => process.execPath.endsWith("/bun") ? (Bun.main ?? process.execPath) : process.execPath,
 };
+
+let cas: string[] | undefined;
+function defaultCas(): string[] {
+  cas ??= getCACertificates("default");
+  return cas;
+}
