@@ -46,7 +46,7 @@ export async function loadDeviceIdentity(config: Config, log: Logger, fsRoot = "
     certFile: config.identity.certFile ?? undefined,
     deviceId,
   });
-  for (const warning of identity.warnings) log.warn({ certFile: identity.certFile }, `device identity: ${warning}`);
+  for (const warning of identity.warnings) log.warn({ code: "IDENTITY_INVALID", certFile: identity.certFile }, `device identity: ${warning}`);
   log.info(
     { deviceId, thumbprint: identity.thumbprint, certFile: identity.certFile, alg: identity.alg, generated: identity.generated },
     identity.generated ? "device identity: generated a new key and self-signed certificate" : "device identity loaded",

@@ -164,7 +164,7 @@ export class Reconciler {
       if (keep.has(c.name)) continue;
       await this.o.runtime
         .removeComponent({ deploymentId: dep.id, name: dep.name, digest: previous.digest }, c.name, { signal, workDir: this.o.workDir(dep.id) })
-        .catch((err) => this.o.log.warn({ deploymentId: dep.id, component: c.name, err: String(err) }, "could not remove a component dropped by the update"));
+        .catch((err) => this.o.log.warn({ code: "COMPONENT_REMOVE_FAILED", deploymentId: dep.id, component: c.name, err: String(err) }, "could not remove a component dropped by the update"));
     }
   }
 
