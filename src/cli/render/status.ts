@@ -45,7 +45,7 @@ export function renderStatus(s: StatusView, deployments: readonly DeploymentSumm
     field("last poll", lastPoll, paint),
     field("next poll", s.poll.nextAt ? relativeTime(s.poll.nextAt, nowMs) : "not scheduled", paint),
     field("manifestVersion", s.manifestVersion ?? "none applied yet", paint),
-    field("runtime", `${s.runtime.name}${s.runtime.version ? ` ${s.runtime.version}` : ""}${s.runtime.reachable ? "" : paint(` not reachable${s.runtime.detail ? `: ${truncate(s.runtime.detail, 60)}` : ""}`, "red")}`, paint),
+    field("runtime", `${runtimeLabel(s.runtime)}${s.runtime.reachable ? "" : paint(` not reachable${s.runtime.detail ? `: ${truncate(s.runtime.detail, 60)}` : ""}`, "red")}`, paint),
     field("reports", reportsLine(s.reports, paint), paint),
     ...(s.downtimeWindow ? [field("paused", paint(`${s.downtimeWindow.reason}${s.downtimeWindow.start ? ` (${s.downtimeWindow.days.join(",") || "daily"} ${s.downtimeWindow.start}-${s.downtimeWindow.end} ${s.downtimeWindow.timeZone})` : ""}`, "yellow"), paint)] : []),
   ];
@@ -67,4 +67,10 @@ export function renderStoredState(s: StoredState, deployments: readonly Deployme
     field("reports", reportsLine(s.reports, paint), paint),
   ];
   return `${lines.join("\n")}\n\n${renderDeploymentTable(deployments, nowMs, paint)}`;
+}
+
+/** "podman 4.3.1; docker-compose 1.29.2", not "podman podman 4.3.1; …" when the version already names the engine. */
+function runtimeLabel(r: { name: string; version: string | null }): string {
+  if (!r.version) return r.name;
+  return r.version.startsWith(r.name) ? r.version : `${r.name} ${r.version}`;
 }
