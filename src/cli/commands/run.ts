@@ -36,6 +36,8 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
     if ("exit" in loaded) return loaded.exit;
     let { config } = loaded;
     const log = createLogger(config.log.level);
+    // A promise nobody awaited must not take the agent down; it is a bug, logged as one.
+    process.on("unhandledRejection", (reason) => log.error({ code: "INTERNAL", err: String((reason as Error)?.stack ?? reason) }, "unhandled rejection"));
     const wfm = new URL(config.wfm.url);
     if (wfm.protocol === "http:" && !(config.wfm.allowInsecureHttp && isLoopbackHost(wfm.hostname))) {
       log.fatal({ code: "CONFIG_INVALID" }, `wfm.url: plain http is refused (${config.wfm.url}); use https, or for a loopback development WFM set wfm.allowInsecureHttp: true`);
