@@ -1,0 +1,43 @@
+/** /api/dev/*: what tests and developers use to watch and steer the dev WFM (not part of Margo). */
+import type { Hono } from "hono";
+import type { DevWfmContext } from "../context.ts";
+import { describeFaults, FaultSyntaxError, mergeFaultJson } from "../faults.ts";
+import { problem, readJson } from "../http.ts";
+
+export function registerDevApi(app: Hono, ctx: DevWfmContext): void {
+  const { log, clients } = ctx;
+
+  app.get("/api/dev/reports", (c) => {
+    const clientId = c.req.query("clientId");
+    const since = Number(c.req.query("since") ?? 0);
+    if (!Number.isInteger(since) || since < 0) return problem(c, 400, "bad query", "since must be a non-negative integer index");
+    return c.json(ctx.reports.filter((r) => r.index >= since && (clientId === undefined || r.clientId === clientId)));
+  });
+  app.delete("/api/dev/reports", (c) => {
+    ctx.reports = [];
+    return c.body(null, 204);
+  });
+  app.get("/api/dev/capabilities", (c) => c.json(ctx.capabilities));
+  app.get("/api/dev/faults", (c) => c.json(describeFaults(ctx.faults)));
+  app.put("/api/dev/faults", async (c) => {
+    const parsed = await readJson(c);
+    if (!parsed.ok) return problem(c, 400, "bad faults", parsed.reason);
+    try {
+      ctx.faults = mergeFaultJson(ctx.faults, parsed.value);
+    } catch (err) {
+      if (err instanceof FaultSyntaxError) return problem(c, 400, "bad faults", err.message);
+      throw err;
+    }
+    log.info({ faults: describeFaults(ctx.faults) }, "fault switches changed");
+    return c.json(describeFaults(ctx.faults));
+  });
+  app.get("/api/dev/clients", (c) => c.json(clients.all().map(({ certificate: _c, ...rest }) => rest)));
+  app.post("/api/dev/clients/:clientId/approve", (c) => {
+    const clientId = c.req.param("clientId");
+    if (!clients.approve(clientId)) return problem(c, 404, "no such client", `no client ${clientId} has asked to onboard`);
+    log.info({ clientId }, "client approved");
+    // A browser posting the page's form goes back to the page.
+    if ((c.req.header("accept") ?? "").includes("text/html")) return c.redirect("/", 303);
+    return c.json({ clientId, approved: true });
+  });
+}
