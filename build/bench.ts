@@ -7,7 +7,6 @@
  * a measurement, not a test). Exit status: 0 measured, 1 something broke.
  */
 import { cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Child } from "./bench/child.ts";
@@ -15,6 +14,7 @@ import { HELLO_ID, helloVariant, seedJournal, writeAgentConfig } from "./bench/f
 import { measurePlanning } from "./bench/planning.ts";
 import { clockTicksPerSecond, cpuTicks, rssBytes } from "./bench/procfs.ts";
 import { markdownTable, median, mib, ms, type Row } from "./bench/table.ts";
+import { freePort } from "../scripts/free-port.ts";
 
 const USAGE = `usage: bun build/bench.ts [--rebuild] [--polls N] [--reports N] [--keep]
 
@@ -92,17 +92,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     cleanup();
     process.exit(130);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
   });
 }
 

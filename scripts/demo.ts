@@ -8,9 +8,9 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "./free-port.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const CLI = [process.execPath, join(ROOT, "src/cli.ts")];
@@ -18,17 +18,6 @@ const DEMO_IMAGE = "localhost/margo-demo/busybox:1";
 const interactive = process.stdout.isTTY && process.env.CI !== "true";
 
 const say = (text: string) => console.log(`\x1b[1m==> ${text}\x1b[0m`);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
-  });
-}
 
 function works(argv: string[]): boolean {
   const r = spawnSync(argv[0]!, argv.slice(1), { stdio: "ignore", timeout: 15_000 });
