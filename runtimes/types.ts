@@ -38,7 +38,8 @@ export interface ApplyContext {
   workDir: string;
 }
 
-export type ObservedState = "running" | "starting" | "unhealthy" | "exited" | "missing";
+/** "completed": a one-shot service (no restart policy) that exited 0 — done, not drifted. */
+export type ObservedState = "running" | "starting" | "unhealthy" | "exited" | "completed" | "missing";
 
 export interface ComponentObservation {
   name: string;

@@ -12,7 +12,7 @@ import { toolFailure } from "../shared/failures.ts";
 import { LABEL, MANAGED_BY } from "../shared/naming.ts";
 
 /** Labels read back from `docker ps`; `{{json}}` keeps any character in a value safe. */
-const READ_LABELS = [LABEL.deploymentId, LABEL.component, LABEL.digest, LABEL.composeService, LABEL.composeProject, LABEL.managedBy];
+const READ_LABELS = [LABEL.deploymentId, LABEL.component, LABEL.digest, LABEL.composeService, LABEL.composeProject, LABEL.managedBy, LABEL.job];
 
 const PS_FORMAT =
   `{"id":{{json .ID}},"state":{{json .State}},"status":{{json .Status}},"labels":{` +

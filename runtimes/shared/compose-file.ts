@@ -5,6 +5,7 @@
  */
 import { parse, stringify } from "yaml";
 import { AgentError } from "../../src/errors/index.ts";
+import { LABEL } from "./naming.ts";
 
 export interface ComposeOutline {
   /** The file's `version` key, repeated in the override so compose v1 accepts the merge. */
@@ -18,6 +19,8 @@ export interface ComposeOutline {
   volumes: string[];
   /** True when at least one service has no `networks` key and so joins "default". */
   usesDefaultNetwork: boolean;
+  /** Services without a restart policy (absent or "no"): one-shot jobs, done when they exit 0. */
+  jobs: string[];
 }
 
 /** Parses compose YAML text; throws COMPOSE_INVALID naming `where` on anything malformed. */
@@ -35,11 +38,14 @@ export function outlineCompose(text: string, where: string): ComposeOutline {
   }
   let usesDefaultNetwork = false;
   const startedServices: string[] = [];
+  const jobs: string[] = [];
   for (const [name, svc] of Object.entries(services)) {
     if (!isRecord(svc)) throw new AgentError("COMPOSE_INVALID", `compose file ${where}: service "${name}" is not a mapping`, { where });
     const replicas = isRecord(svc.deploy) ? svc.deploy.replicas : undefined;
     if (svc.profiles === undefined && replicas !== 0 && svc.scale !== 0) startedServices.push(name);
     if (svc.network_mode === undefined && svc.networks === undefined) usesDefaultNetwork = true;
+    const restart = isRecord(svc.deploy) && isRecord(svc.deploy.restart_policy) ? svc.deploy.restart_policy.condition : svc.restart;
+    if (restart === undefined || restart === "no" || restart === false || restart === "none") jobs.push(name);
   }
   const version = doc.version === undefined ? undefined : String(doc.version);
   return {
@@ -49,6 +55,7 @@ export function outlineCompose(text: string, where: string): ComposeOutline {
     networks: ownedKeys(doc.networks),
     volumes: ownedKeys(doc.volumes),
     usesDefaultNetwork,
+    jobs,
   };
 }
 
@@ -59,7 +66,8 @@ export function outlineCompose(text: string, where: string): ComposeOutline {
 export function overrideYaml(outline: ComposeOutline, labels: Record<string, string>): string {
   const doc: Record<string, unknown> = {};
   if (outline.version !== undefined) doc.version = outline.version;
-  doc.services = Object.fromEntries(outline.services.map((s) => [s, { labels }]));
+  const jobs = new Set(outline.jobs ?? []);
+  doc.services = Object.fromEntries(outline.services.map((s) => [s, { labels: jobs.has(s) ? { ...labels, [LABEL.job]: "true" } : labels }]));
   if (formatAllowsResourceLabels(outline.version)) {
     const networks = [...outline.networks];
     if (outline.usesDefaultNetwork && !networks.includes("default")) networks.push("default");

@@ -24,6 +24,7 @@ export function containerState(row: ContainerRow): ObservedState {
     if (row.health === "starting") return "starting";
     return "running";
   }
+  if ((row.state === "exited" || row.state === "stopped") && row.exitCode === 0 && row.labels[LABEL.job] === "true") return "completed";
   if (row.state === "exited" || row.state === "dead" || row.state === "stopped") return "exited";
   // A crash loop: the container exited and the engine is restarting it. Seen as exited, with its code.
   if (row.state === "restarting" && row.exitCode !== undefined && row.exitCode !== 0) return "exited";
@@ -32,7 +33,7 @@ export function containerState(row: ContainerRow): ObservedState {
 }
 
 /** Worst state first: one bad container makes the component bad. */
-const SEVERITY: Record<ObservedState, number> = { exited: 4, unhealthy: 3, missing: 2, starting: 1, running: 0 };
+const SEVERITY: Record<ObservedState, number> = { exited: 5, unhealthy: 4, missing: 3, starting: 2, running: 1, completed: 0 };
 
 /** Groups owned containers by deployment and component labels; rows without them are ignored. */
 export function groupObservations(rows: ContainerRow[]): DeploymentObservation[] {

@@ -12,6 +12,8 @@ export const LABEL = {
   component: "org.margo.component",
   digest: "org.margo.digest",
   packageDigest: "org.margo.package-digest",
+  /** On services without a restart policy: exiting 0 means the job is done. */
+  job: "org.margo.job",
   /** Set by every compose implementation (v1, v2, podman-compose). */
   composeProject: "com.docker.compose.project",
   composeService: "com.docker.compose.service",

@@ -54,6 +54,7 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
       mkdirSync(join(dir, "packages"));
       writeFileSync(join(dir, "packages/good.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    environment: {VALUE: "\${VALUE}"}\n`);
       writeFileSync(join(dir, "packages/loop.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sh", "-c", "exit 5"]\n    restart: always\n    environment: {VALUE: "\${VALUE}"}\n`);
+      writeFileSync(join(dir, "packages/job.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sleep", "3600"]\n    restart: unless-stopped\n    stop_grace_period: 1s\n    environment: {VALUE: "\${VALUE}"}\n  migrate:\n    image: ${TEST_IMAGE}\n    command: ["sh", "-c", "echo migrated"]\n`);
       writeFileSync(join(dir, "packages/bad.yaml"), `services:\n  app:\n    image: ${TEST_IMAGE}\n    command: ["sh", "-c", "exit 3"]\n    environment: {VALUE: "\${VALUE}"}\n`);
       wfm = await startDevWfm({ dir, log: silentLogger, listen: "127.0.0.1:0" });
       const root = mkdtempSync(join(tmpdir(), "rt-"));
@@ -106,6 +107,15 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
       expect(d.state).toBe("failed");
       expect(d.components[0]).toMatchObject({ name: "app", state: "failed" });
       expect(d.components[0]!.error?.message).toMatch(/code 5/);
+    }, 120_000);
+
+    test("a one-shot job that finished (exit 0) is not mistaken for drift", async () => {
+      write("v4", "job.yaml");
+      expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
+      expect(h.agent.store.getDeployment(deploymentId)?.state).toBe("installed");
+      const observed = await h.runtime.inspect();
+      expect(observed.find((o) => o.deploymentId === deploymentId)?.components[0]?.state).toBe("running");
+      expect(await h.agent.engine.reconcileStored("drift", signal, true)).toEqual([]);
     }, 120_000);
 
     test("removal takes the containers away and reports removed", async () => {

@@ -36,7 +36,16 @@ volumes:
       networks: ["back"],
       volumes: ["data"],
       usesDefaultNetwork: true,
+      jobs: ["a", "b", "c", "d"],
     });
+  });
+
+  test("services without a restart policy are one-shot jobs, labelled so", () => {
+    const o = outlineCompose("services:\n  db: {image: x, restart: always}\n  migrate: {image: x}\n  w: {image: x, deploy: {restart_policy: {condition: on-failure}}}\n", "f");
+    expect(o.jobs).toEqual(["migrate"]);
+    const doc = parse(overrideYaml(o, { k: "v" })) as { services: Record<string, { labels: Record<string, string> }> };
+    expect(doc.services.migrate!.labels).toEqual({ k: "v", "org.margo.job": "true" });
+    expect(doc.services.db!.labels).toEqual({ k: "v" });
   });
 
   test("malformed or empty files are COMPOSE_INVALID", () => {
@@ -51,7 +60,7 @@ describe("overrideYaml", () => {
   const labels = { "org.margo.managed-by": "margo-agent" };
 
   test("labels every service, network and volume of a versionless file", () => {
-    const o = outlineCompose("services:\n  a: { image: x }\nvolumes:\n  data: {}\n", "f");
+    const o = outlineCompose("services:\n  a: { image: x, restart: always }\nvolumes:\n  data: {}\n", "f");
     expect(parse(overrideYaml(o, labels))).toEqual({
       services: { a: { labels } },
       networks: { default: { labels } },
@@ -60,7 +69,7 @@ describe("overrideYaml", () => {
   });
 
   test("repeats the file's version and labels only services where the format has no resource labels", () => {
-    const o = outlineCompose("version: '3.1'\nservices:\n  a: { image: x }\n", "f");
+    const o = outlineCompose("version: '3.1'\nservices:\n  a: { image: x, restart: always }\n", "f");
     expect(parse(overrideYaml(o, labels))).toEqual({ version: "3.1", services: { a: { labels } } });
     const o2 = outlineCompose("version: '2.4'\nservices:\n  a: { image: x }\n", "f");
     expect(parse(overrideYaml(o2, labels)).networks).toEqual({ default: { labels } });

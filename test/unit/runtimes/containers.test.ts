@@ -118,3 +118,12 @@ describe("restartedRow", () => {
     expect(restartedRow([row("web", "s", "running")], [row("web", "s", "running")])).toBeUndefined();
   });
 });
+
+describe("one-shot jobs", () => {
+  test("a job that exited 0 is completed, not drifted; with a failure code it is exited", () => {
+    const job = (code: number) => row("init", "migrate", "exited", { exitCode: code, labels: { "org.margo.deployment-id": "d1", "org.margo.component": "init", "com.docker.compose.service": "migrate", "org.margo.job": "true" } });
+    expect(containerState(job(0))).toBe("completed");
+    expect(containerState(job(1))).toBe("exited");
+    expect(containerState(row("web", "s", "exited", { exitCode: 0 }))).toBe("exited"); // a daemon that stopped
+  });
+});
