@@ -15,7 +15,7 @@ const result: Record<string, unknown> = { profiles: await runtime.supportedProfi
 try {
   await runtime.applyComponent(deployment, { name: "web", composeFile, packageDigest: `sha256:${"2".repeat(64)}`, env: { GREETING: "rootless" }, wait: true, timeoutMs: 90_000 }, ctx);
   result.afterApply = await runtime.inspect();
-  const env = await bunPlatform.run(["podman", "ps", "--filter", "label=org.margo.deployment-id=rootless-1", "--format", "{{.Names}}"]);
+  const env = await bunPlatform.run(["podman", "ps", "--filter", "label=org.margo.deployment-id=rootless-1", "--filter", "label=com.docker.compose.service=a", "--format", "{{.Names}}"]);
   const first = env.stdout.trim().split("\n")[0] ?? "";
   result.greeting = (await bunPlatform.run(["podman", "exec", first, "sh", "-c", "echo $GREETING"])).stdout.trim();
   await runtime.removeComponent(deployment, "web", ctx);
