@@ -41,6 +41,9 @@ export interface ComposeAdapterOptions {
   commandTimeoutMs?: number;
 }
 
+/** compose's recreate lost a race with the engine's restart policy; transient. */
+const RECREATE_RACE = /cannot remove container [0-9a-f]+ as it is running/;
+
 /** Keys of the agent's own environment the tools need; everything else stays out. */
 const PASSED_ENV = [
   "PATH", "HOME", "USER", "LANG", "TMPDIR", "XDG_RUNTIME_DIR",
@@ -87,6 +90,13 @@ export class ComposeAdapter implements RuntimeAdapter {
     return { runtime: this.name, reachable: v.reachable && tool !== null, version: parts.join("; "), detail: v.detail };
   }
 
+  /** Removes (-f) the project's own containers whose ids the compose tool's error names. */
+  private async forceRemoveStuck(project: string, output: string, env: Record<string, string>): Promise<void> {
+    const named = new Set([...output.matchAll(/cannot remove container ([0-9a-f]{12,64})/g)].map((m) => m[1]!));
+    const mine = (await this.opts.engine.list(project)).filter((row) => [...named].some((id) => row.id.startsWith(id) || id.startsWith(row.id)));
+    for (const row of mine) await this.opts.run([this.opts.engine.cli, "rm", "-f", row.id], { env: { ...this.baseEnv, ...env }, timeoutMs: 60_000 });
+  }
+
   async applyComponent(deployment: DeploymentRef, component: ResolvedComponent, ctx: ApplyContext): Promise<void> {
     const what = `applying component "${component.name}" of deployment ${deployment.deploymentId}`;
     throwIfAborted(ctx.signal, what);
@@ -105,8 +115,17 @@ export class ComposeAdapter implements RuntimeAdapter {
     // Parameters first, then ours: a parameter can never point the tool at another engine.
     const env = { ...params, ...this.baseEnv, ...engineEnv };
     const argv = composeArgv(tool, project, files, UP);
-    const result = await this.opts.run(argv, { env, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(component.timeoutMs) });
+    const up = () => this.opts.run(argv, { env, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(component.timeoutMs) });
+    let result = await up();
     throwIfAborted(ctx.signal, what);
+    if (result.code !== 0 && RECREATE_RACE.test(result.stderr)) {
+      // A crash-looping container (restart policy) came back between compose
+      // stopping and removing it, and now blocks every recreate. Force-remove
+      // exactly the containers named, if they are this project's, and try again.
+      await this.forceRemoveStuck(project, `${result.stdout}\n${result.stderr}`, engineEnv);
+      result = await up();
+      throwIfAborted(ctx.signal, what);
+    }
     if (result.code !== 0) throw toolFailure(result, argv, what, "COMPONENT_APPLY_FAILED");
 
     if (component.wait) {

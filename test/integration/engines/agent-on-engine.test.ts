@@ -112,7 +112,8 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
     test("a one-shot job that finished (exit 0) is not mistaken for drift", async () => {
       write("v4", "job.yaml");
       expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
-      expect(h.agent.store.getDeployment(deploymentId)?.state).toBe("installed");
+      const d = h.agent.store.getDeployment(deploymentId);
+      expect({ state: d?.state, error: d?.error }).toEqual({ state: "installed", error: undefined });
       const observed = await h.runtime.inspect();
       expect(observed.find((o) => o.deploymentId === deploymentId)?.components[0]?.state).toBe("running");
       expect(await h.agent.engine.reconcileStored("drift", signal, true)).toEqual([]);
