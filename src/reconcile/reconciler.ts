@@ -77,6 +77,18 @@ export class Reconciler {
     return { step, state, error, durationMs };
   }
 
+  /**
+   * "Pending: the desired state has been received but not yet applied." Marked for
+   * every add and update as soon as a manifest is accepted, before any is applied,
+   * so the WFM learns at once what the device took on (and a crash midway loses
+   * none of it: the pending rows are resumed at restart).
+   */
+  markPending(step: Step, desired: DesiredDeployment | undefined, manifestVersion: bigint): void {
+    if ((step.action !== "add" && step.action !== "update") || !desired || desired.parsed instanceof AgentError) return;
+    const dep = desired.parsed;
+    this.record(step.deploymentId, dep.name, desired, manifestVersion, dep.components.map((c) => ({ name: c.name, state: "pending" })), undefined, { attempts: 0 });
+  }
+
   private record(id: string, name: string, d: { digest: string; yaml: string }, mv: bigint, components: ComponentStatus[], error?: StatusError, extra: { markGood?: boolean; attempts?: number; state?: DeploymentState; wanted?: boolean } = {}): DeploymentState {
     const state = extra.state ?? overallState(components);
     const stored = this.o.store.getDeployment(id);
@@ -160,7 +172,18 @@ export class Reconciler {
   private async removeDroppedComponents(previous: AppliedDeployment | undefined, dep: Deployment, signal: AbortSignal): Promise<void> {
     if (!previous) return;
     const keep = new Set(dep.components.map((c) => c.name));
-    for (const c of previous.components) {
+    // What may still run: the last recorded components, and those of the last known good version
+    // (the record may already be the new version's pending snapshot).
+    const before = new Set(previous.components.map((c) => c.name));
+    if (previous.goodYaml) {
+      try {
+        for (const c of parseDeployment(previous.goodYaml, `deployment ${previous.id} (last known good)`).components) before.add(c.name);
+      } catch {
+        // a stored good version that no longer parses names nothing more
+      }
+    }
+    for (const name of before) {
+      const c = { name };
       if (keep.has(c.name)) continue;
       await this.o.runtime
         .removeComponent({ deploymentId: dep.id, name: dep.name, digest: previous.digest }, c.name, { signal, workDir: this.o.workDir(dep.id) })

@@ -137,6 +137,7 @@ export class SyncEngine {
     });
     const todo = actionable(steps);
     if (todo.length > 0 || trigger === "new manifest") this.lastPlan = { atMs: Date.now(), trigger, steps };
+    for (const step of todo) this.o.reconciler.markPending(step, desired.byId.get(step.deploymentId), mvFor(step.deploymentId));
     const outcomes: StepOutcome[] = [];
     for (const step of todo) {
       if (signal.aborted) break;
