@@ -68,13 +68,15 @@ export class Agent {
 
   constructor(private readonly d: AgentDeps) {
     const { config, platform, log } = d;
+    // Read once: not on every poll. A new CA file takes effect at the next start.
+    const tls = config.wfm.caFile ? { ca: readFileSync(config.wfm.caFile, "utf8") } : undefined;
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     this.store = StateStore.open(platform.openDatabase(join(config.dataDir, "state.db")), systemClock());
     this.journal = new Journal(this.store.db);
     this.client = new WfmClient({
       baseUrl: config.wfm.url.replace(/\/+$/, ""),
       clientId: d.clientId,
-      fetch: (url, init) => platform.fetch(url, init, d.config.wfm.caFile ? { ca: readCa(d.config.wfm.caFile) } : undefined),
+      fetch: (url, init) => platform.fetch(url, init, tls),
       signer: d.signer,
       requestTimeoutMs: config.wfm.requestTimeout,
       userAgent: d.userAgent,
@@ -228,9 +230,4 @@ export class Agent {
     await this.queue.idle().catch(() => {});
     this.store.close();
   }
-}
-
-function readCa(file: string): string {
-  // Read at each request: cheap, and a rotated CA file is picked up without restart.
-  return readFileSync(file, "utf8");
 }

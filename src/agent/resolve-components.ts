@@ -16,6 +16,7 @@ import type { ComponentResolver } from "../reconcile/component-resolver.ts";
 export const ENGINE_STORAGE = ["/var/lib/containers/storage", "/var/lib/docker"];
 
 export function packageResolver(config: Config, platform: Platform, engineStorage: readonly string[] = ENGINE_STORAGE): ComponentResolver {
+  const tls = config.wfm.caFile ? { ca: readFileSync(config.wfm.caFile, "utf8") } : undefined;
   return async (deployment, component, signal): Promise<ResolvedComponent> => {
     if (!component.packageLocation) {
       throw new AgentError("PACKAGE_INVALID", `component ${component.name} has no packageLocation`);
@@ -31,7 +32,7 @@ export function packageResolver(config: Config, platform: Platform, engineStorag
       {
         dataDir: config.dataDir,
         fetch: (url: string) =>
-          platform.fetch(url, { redirect: "follow", signal: AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 4)]) }, config.wfm.caFile ? { ca: readFileSync(config.wfm.caFile, "utf8") } : undefined),
+          platform.fetch(url, { redirect: "follow", signal: AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 4)]) }, tls),
         limits: { maxPackageBytes: config.packages.maxBytes, maxEntries: 1000, maxTotalBytes: config.packages.maxBytes * 4 },
         allowInsecureHttp: config.packages.allowInsecureHttp,
         minFreeBytes: config.packages.reserve,
