@@ -14,6 +14,8 @@ import type { StateStore } from "../store/state-store.ts";
 import { fromStore, parseVerified } from "./desired-state.ts";
 import { fetchDeployments, type FetchLimits } from "./fetch-desired.ts";
 import { RetryBackoff } from "./retry-backoff.ts";
+import { isContentVerdict } from "./verdict.ts";
+import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 
 export interface SyncEngineOptions {
   client: WfmClient;
@@ -23,6 +25,11 @@ export interface SyncEngineOptions {
   log: Logger;
   limits: FetchLimits & { manifestBytes: number };
   backoff?: RetryBackoff;
+  /** Backoff for a manifest that could not be taken for a passing reason (artifact 404/503, timeout, I/O). */
+  manifestRetry?: BackoffPolicy;
+  /** Monotonic milliseconds; injectable for tests. */
+  now?: () => number;
+  random?: () => number;
 }
 
 export type PollOutcome =
@@ -31,7 +38,22 @@ export type PollOutcome =
   | { outcome: "still-rejected"; error: AgentError }
   | { outcome: "applied"; manifestVersion: bigint; transport: string; steps: StepOutcome[] }
   | { outcome: "rejected"; error: AgentError }
+  /** The manifest could not be taken for a passing reason; it is fetched again after retryInMs. */
+  | { outcome: "retrying"; error: AgentError; retryInMs: number }
+  /** The agent is stopping: the reconcile was cut short and the manifest NOT committed; the next start finishes it. */
+  | { outcome: "interrupted" }
   | { outcome: "unreachable"; error: AgentError };
+
+/**
+ * A manifest the agent did not take. A content verdict is kept for as long as the
+ * WFM serves the same ETag; a passing failure only until retryAtMs (monotonic).
+ */
+interface Refusal {
+  etag: string;
+  error: AgentError;
+  retryAtMs?: number;
+  attempts: number;
+}
 
 /** What the last reconcile decided and why: shown by the local API. */
 export interface LastPlan {
@@ -42,11 +64,26 @@ export interface LastPlan {
 
 export class SyncEngine {
   lastPlan: LastPlan | undefined;
-  private rejected: { etag: string; error: AgentError } | undefined;
+  private refusal: Refusal | undefined;
   readonly backoff: RetryBackoff;
+  private readonly now: () => number;
 
   constructor(private readonly o: SyncEngineOptions) {
     this.backoff = o.backoff ?? new RetryBackoff();
+    this.now = o.now ?? (() => performance.now());
+  }
+
+  /** The refusal still in force (a passing one expires), or undefined. */
+  private activeRefusal(): Refusal | undefined {
+    const r = this.refusal;
+    if (r && r.retryAtMs !== undefined && this.now() >= r.retryAtMs) return undefined;
+    return r;
+  }
+
+  private refusedOutcome(r: Refusal): PollOutcome {
+    return r.retryAtMs === undefined
+      ? { outcome: "still-rejected", error: r.error }
+      : { outcome: "retrying", error: r.error, retryInMs: Math.max(0, Math.round(r.retryAtMs - this.now())) };
   }
 
   /** Polls the WFM once and reconciles a new manifest. Never throws. */
@@ -54,41 +91,69 @@ export class SyncEngine {
     const { store, client, log } = this.o;
     // Before onboarding there is nothing to ask for; onboarding itself retries in the background.
     if (!client.hasClientId()) return { outcome: "not-onboarded" };
+    // While a refusal is in force, ask with its ETag: the WFM answers 304 until it changes something.
+    const refused = this.activeRefusal();
     let result;
     try {
-      result = await client.getManifest(this.rejected?.etag ?? store.lastEtag(), this.o.limits.manifestBytes);
+      result = await client.getManifest(refused?.etag ?? store.lastEtag(), this.o.limits.manifestBytes);
     } catch (err) {
       const error = asAgentError(err, "WFM_UNREACHABLE");
       if (error.code === "WFM_UNREACHABLE" || error.code === "WFM_HTTP_ERROR" || error.code === "IDENTITY_REJECTED") return { outcome: "unreachable", error };
-      return this.reject(error, undefined);
+      return this.refuse(error, undefined);
     }
-    if (result.kind === "not-modified") {
-      return this.rejected ? { outcome: "still-rejected", error: this.rejected.error } : { outcome: "not-modified" };
-    }
+    if (result.kind === "not-modified") return refused ? this.refusedOutcome(refused) : { outcome: "not-modified" };
     const { manifest, etag } = result;
+    // The WFM may ignore If-None-Match: the same refused manifest is not fetched again.
+    if (refused && refused.etag === etag) return this.refusedOutcome(refused);
     const last = store.lastManifestVersion();
     if (last !== null && manifest.manifestVersion === last && etag === store.lastEtag()) {
-      // The WFM ignored If-None-Match; same manifest, nothing to do.
-      this.rejected = undefined;
+      this.refusal = undefined;
       return { outcome: "not-modified" };
     }
+    let desired;
     try {
       assertNewerVersion(manifest.manifestVersion, last);
-      const desired = await this.fetchDesired(manifest);
-      this.rejected = undefined;
-      const steps = await this.reconcile(desired, () => manifest.manifestVersion, "new manifest", signal, false);
-      store.commitManifest(manifest.manifestVersion, etag);
-      log.info({ manifestVersion: manifest.manifestVersion.toString(), deployments: manifest.deployments.length, steps: steps.length }, "desired state applied");
-      return { outcome: "applied", manifestVersion: manifest.manifestVersion, transport: desired.transport, steps };
+      desired = await this.fetchDesired(manifest);
     } catch (err) {
-      return this.reject(asAgentError(err, "MANIFEST_INVALID"), etag);
+      return this.refuse(asAgentError(err, "INTERNAL"), etag);
     }
+    let steps;
+    try {
+      steps = await this.reconcile(desired, () => manifest.manifestVersion, "new manifest", signal, false);
+    } catch (err) {
+      // Marking pending or planning failed (a full disk, a bug): nothing was committed, try again later.
+      return this.refuse(asAgentError(err, "INTERNAL"), etag);
+    }
+    this.refusal = undefined;
+    if (signal.aborted) {
+      // INV-SYNC-1: a manifest is committed only when every one of its steps ran.
+      log.info({ manifestVersion: manifest.manifestVersion.toString() }, "stopping mid-reconcile: the manifest is not committed; the next start finishes it");
+      return { outcome: "interrupted" };
+    }
+    store.commitManifest(manifest.manifestVersion, etag);
+    log.info({ manifestVersion: manifest.manifestVersion.toString(), deployments: manifest.deployments.length, steps: steps.length }, "desired state applied");
+    return { outcome: "applied", manifestVersion: manifest.manifestVersion, transport: desired.transport, steps };
   }
 
-  private reject(error: AgentError, etag: string | undefined): PollOutcome {
-    if (etag) this.rejected = { etag, error };
-    this.o.log.error({ code: error.code, ...(error.details as object) }, `desired state refused, current workloads kept: ${error.message}`);
-    return { outcome: "rejected", error };
+  /**
+   * A manifest not taken. Content verdicts are remembered by ETag (INV-SYNC-2);
+   * passing failures are retried with backoff and never remembered for good.
+   */
+  private refuse(error: AgentError, etag: string | undefined): PollOutcome {
+    const { log } = this.o;
+    if (etag === undefined || isContentVerdict(error.code)) {
+      if (etag !== undefined) this.refusal = { etag, error, attempts: 0 };
+      log.error({ code: error.code, ...(error.details as object) }, `desired state refused, current workloads kept: ${error.message}`);
+      return { outcome: "rejected", error };
+    }
+    const attempts = this.refusal?.etag === etag && this.refusal.retryAtMs !== undefined ? this.refusal.attempts + 1 : 1;
+    const policy = this.o.manifestRetry ?? { baseMs: 2_000, capMs: 5 * 60_000 };
+    const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempts - 1, 30));
+    // Half fixed, half jitter: never a hot loop, never in step with other devices.
+    const retryInMs = Math.round(ceiling / 2 + backoffDelay(attempts - 1, policy, this.o.random) / 2);
+    this.refusal = { etag, error, attempts, retryAtMs: this.now() + retryInMs };
+    log.warn({ code: error.code, attempt: attempts, retryInMs, ...(error.details as object) }, `desired state not taken yet, current workloads kept; trying again in ${Math.round(retryInMs / 1000)} s: ${error.message}`);
+    return { outcome: "retrying", error, retryInMs };
   }
 
   private async fetchDesired(manifest: StateManifest): Promise<{ transport: string; byId: Map<string, DesiredDeployment> }> {
@@ -142,6 +207,7 @@ export class SyncEngine {
     for (const step of todo) {
       if (signal.aborted) break;
       const outcome = await this.o.reconciler.apply(step, desired.byId.get(step.deploymentId), mvFor(step.deploymentId), signal);
+      if (outcome.interrupted) break;
       this.backoff.record(step.deploymentId, outcome.state === "failed", desired.byId.get(step.deploymentId)?.digest);
       outcomes.push(outcome);
     }

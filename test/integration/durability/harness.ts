@@ -4,7 +4,7 @@
  * fault switches, and the agent's SQLite file is inspected read-only.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
@@ -19,6 +19,7 @@ export interface Fleet {
   configFile: string;
   agent?: ReturnType<typeof Bun.spawn>;
   kills: number;
+  starts: number;
 }
 
 export const depId = (i: number) => `dep-${String(i).padStart(3, "0")}`;
@@ -68,13 +69,24 @@ export async function startFleet(n: number, faults: Parameters<StartedDevWfm["se
       "log: {level: info}",
     ].join("\n"),
   );
-  return { dir, wfm, dataDir, configFile, kills: 0 };
+  return { dir, wfm, dataDir, configFile, kills: 0, starts: 0 };
 }
 
 /** Each run's log lines are appended to agent.log beside the config, for post-mortems. */
-export function startAgent(f: Fleet): void {
-  const log = Bun.file(join(f.dataDir, "..", `agent-${f.kills}.log`));
-  f.agent = Bun.spawn([process.execPath, CLI, "run", "--config", f.configFile, "--simulated-delay", "15"], { stdout: log, stderr: log });
+export function startAgent(f: Fleet, simulatedDelayMs = 15): void {
+  const log = Bun.file(join(f.dataDir, "..", `agent-${f.kills}-${f.starts}.log`));
+  f.starts++;
+  f.agent = Bun.spawn([process.execPath, CLI, "run", "--config", f.configFile, "--simulated-delay", String(simulatedDelayMs)], { stdout: log, stderr: log });
+}
+
+/** The agent's JSON log lines of every run so far. */
+export function agentLogs(f: Fleet): Record<string, unknown>[] {
+  const dir = join(f.dataDir, "..");
+  return readdirSync(dir)
+    .filter((n) => /^agent-\d+-\d+\.log$/.test(n))
+    .flatMap((n) => readFileSync(join(dir, n), "utf8").split("\n"))
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 export async function killAgent(f: Fleet): Promise<void> {
