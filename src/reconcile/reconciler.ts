@@ -37,6 +37,23 @@ export interface StepOutcome {
   state: DeploymentState | "removed";
   error?: StatusError;
   durationMs: number;
+  /** The agent stopped during the step: nothing was recorded for it, and the next start does it again. */
+  interrupted?: boolean;
+}
+
+/**
+ * Thrown inside a step when the agent's stop signal cut it short. An abort is
+ * not a failure: it is neither recorded nor reported (INV-RECONCILE-1).
+ */
+class StepInterrupted extends Error {
+  constructor() {
+    super("agent stopping");
+  }
+}
+
+/** After a failure: was it the stop signal? Then the failure means nothing. */
+function interruptedBy(signal: AbortSignal): void {
+  if (signal.aborted) throw new StepInterrupted();
 }
 
 /** The name to use as an error `source` when the deployment could not be parsed. */
@@ -66,6 +83,11 @@ export class Reconciler {
         ({ state, error } = await this.install(step, desired, manifestVersion, signal));
       }
     } catch (err) {
+      if (err instanceof StepInterrupted || signal.aborted) {
+        const durationMs = performance.now() - started;
+        log.info({ durationMs }, "reconcile step interrupted by the agent stopping; the next start does it again");
+        return { step, state: this.o.store.getDeployment(step.deploymentId)?.state ?? "pending", durationMs, interrupted: true };
+      }
       const e = asAgentError(err);
       log.error({ code: e.code, err: e.message }, "reconcile step crashed");
       state = "failed";
@@ -128,11 +150,7 @@ export class Reconciler {
 
     const supported = await this.o.runtime.supportedProfiles();
     if (!supported.includes(dep.profileType)) {
-      const error: StatusError = {
-        code: "PROFILE_UNSUPPORTED",
-        source: dep.name,
-        message: `deployment profile ${dep.profileType} cannot run on this device: runtime ${this.o.runtime.name} supports ${supported.length ? supported.join(", ") : "nothing right now"}`,
-      };
+      const error = await this.unsupported(dep, supported);
       for (const c of components) Object.assign(c, { state: "failed", error: { ...error, source: c.name } });
       return { state: this.record(id, dep.name, desired, mv, components, error, { attempts }), error };
     }
@@ -149,6 +167,29 @@ export class Reconciler {
     return { state: this.record(id, dep.name, desired, mv, components, error, { attempts }), error };
   }
 
+  /**
+   * Why a deployment cannot run here. A compose deployment on a device whose
+   * engine is missing or down is an engine problem (ENGINE_NOT_FOUND /
+   * ENGINE_UNREACHABLE), which a field engineer can fix; a profile no adapter
+   * here runs at all (helm.v3 without Kubernetes) is PROFILE_UNSUPPORTED.
+   */
+  private async unsupported(dep: Deployment, supported: readonly string[]): Promise<StatusError> {
+    const runtime = this.o.runtime;
+    if (dep.profileType === "compose") {
+      const info = await runtime.engineInfo();
+      if (!info.reachable) {
+        const code = info.code ?? "ENGINE_UNREACHABLE";
+        const what = code === "ENGINE_NOT_FOUND" ? "no container engine with a compose tool is installed" : "the container engine does not answer";
+        return { code, source: dep.name, message: `deployment profile compose cannot run now: ${what} (runtime ${runtime.name}${info.detail ? `: ${info.detail}` : ""})` };
+      }
+    }
+    return {
+      code: "PROFILE_UNSUPPORTED",
+      source: dep.name,
+      message: `deployment profile ${dep.profileType} cannot run on this device: runtime ${runtime.name} supports ${supported.length ? supported.join(", ") : "nothing right now"}`,
+    };
+  }
+
   /** Applies components in order; returns the deployment-level error of the first failure. */
   private async applyComponents(dep: Deployment, components: ComponentStatus[], desired: DesiredDeployment, mv: bigint, signal: AbortSignal, attempts: number): Promise<StatusError | undefined> {
     const ref = { deploymentId: dep.id, name: dep.name, digest: desired.digest };
@@ -160,6 +201,7 @@ export class Reconciler {
         await this.o.runtime.applyComponent(ref, resolved, { signal, workDir: this.o.workDir(dep.id) });
         components[i] = { name: component.name, state: "installed" };
       } catch (err) {
+        interruptedBy(signal);
         const e = asAgentError(err, "COMPONENT_APPLY_FAILED");
         components[i] = { name: component.name, state: "failed", error: { code: e.code, source: component.name, message: e.message } };
         return { code: e.code, source: dep.name, message: `component ${component.name}: ${e.message}` };
@@ -183,11 +225,13 @@ export class Reconciler {
       }
     }
     for (const name of before) {
-      const c = { name };
-      if (keep.has(c.name)) continue;
-      await this.o.runtime
-        .removeComponent({ deploymentId: dep.id, name: dep.name, digest: previous.digest }, c.name, { signal, workDir: this.o.workDir(dep.id) })
-        .catch((err) => this.o.log.warn({ code: "COMPONENT_REMOVE_FAILED", deploymentId: dep.id, component: c.name, err: String(err) }, "could not remove a component dropped by the update"));
+      if (keep.has(name)) continue;
+      try {
+        await this.o.runtime.removeComponent({ deploymentId: dep.id, name: dep.name, digest: previous.digest }, name, { signal, workDir: this.o.workDir(dep.id) });
+      } catch (err) {
+        interruptedBy(signal);
+        this.o.log.warn({ code: "COMPONENT_REMOVE_FAILED", deploymentId: dep.id, component: name, err: String(err) }, "could not remove a component dropped by the update");
+      }
     }
   }
 
@@ -204,6 +248,7 @@ export class Reconciler {
       log.warn({ code: "UPDATE_ROLLED_BACK", restored: previous.goodDigest }, "update failed; previous version restored");
       return { code: "UPDATE_ROLLED_BACK", source: failure.source, message: `update failed and was rolled back to ${previous.goodDigest}: ${failure.message}` };
     } catch (err) {
+      interruptedBy(signal);
       const e = asAgentError(err);
       log.error({ code: e.code, err: e.message }, "rollback failed too");
       return { ...failure, message: `${failure.message}; rollback to ${previous.goodDigest} failed too: ${e.message}` };
@@ -220,6 +265,7 @@ export class Reconciler {
         await this.o.runtime.removeComponent(ref, c.name, { signal, workDir: this.o.workDir(applied.id) });
         components[i] = { name: c.name, state: "removed" };
       } catch (err) {
+        interruptedBy(signal);
         const e = asAgentError(err, "COMPONENT_REMOVE_FAILED");
         components[i] = { name: c.name, state: "failed", error: { code: e.code, source: c.name, message: e.message } };
         const error = { code: e.code, source: applied.name, message: `removing component ${c.name}: ${e.message}` };
