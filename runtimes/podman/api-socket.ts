@@ -70,8 +70,9 @@ export class PodmanApiSocket {
       exited = r;
       if (this.service === service) this.service = null;
     });
-    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 15_000);
-    while (Date.now() < deadline) {
+    // Monotonic, like every deadline in the agent (INV-TIME-1).
+    const deadline = performance.now() + (this.opts.startTimeoutMs ?? 15_000);
+    while (performance.now() < deadline) {
       if (await ping(this.opts.socketPath)) return;
       if (exited) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -54,7 +54,9 @@ export function judge(services: string[], rows: ContainerRow[]): Verdict {
 }
 
 export async function waitForProject(input: WaitInput): Promise<void> {
-  const deadline = Date.now() + input.timeoutMs;
+  // Monotonic: a wall-clock step (NTP after a boot without RTC, an operator's
+  // `date -s`) must neither end a wait early nor stretch it (INV-TIME-1).
+  const deadline = performance.now() + input.timeoutMs;
   let last: string[] = [];
   for (;;) {
     if (input.signal.aborted) {
@@ -88,12 +90,12 @@ export async function waitForProject(input: WaitInput): Promise<void> {
       );
     }
     last = verdict.pending;
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       throw new AgentError("COMPONENT_TIMEOUT", `${input.what}: not running within ${input.timeoutMs} ms (${last.join("; ")})`, { pending: last });
     }
     const waiting = rows.filter((r) => r.state === "running" && r.health === "starting");
     if (waiting.length && input.engine.nudgeHealth) await input.engine.nudgeHealth(waiting);
-    await sleep(Math.min(input.pollMs, Math.max(0, deadline - Date.now())), input.signal);
+    await sleep(Math.min(input.pollMs, Math.max(0, deadline - performance.now())), input.signal);
   }
 }
 
