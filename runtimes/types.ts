@@ -63,6 +63,8 @@ export interface EngineInfo {
   /** Engine and compose tool versions, as the engine reports them. */
   version?: string;
   detail?: string;
+  /** Why it cannot run anything now, when it cannot: ENGINE_NOT_FOUND or ENGINE_UNREACHABLE. */
+  code?: ErrorCode;
 }
 
 /** A failure an adapter reports: a stable code and a message a field engineer understands. */

@@ -52,7 +52,7 @@ export class DockerEngine implements ContainerEngine {
     const r = await this.opts.run(argv, { env: this.opts.env, timeoutMs: 15_000 });
     if (r.code === 0 && r.stdout.trim()) return { reachable: true, version: `docker ${r.stdout.trim()}` };
     const err = toolFailure(r, argv, "asking the Docker engine for its version", "ENGINE_UNREACHABLE");
-    return { reachable: false, detail: `${err.code}: ${err.message}` };
+    return { reachable: false, detail: `${err.code}: ${err.message}`, code: err.code };
   }
 }
 

@@ -57,7 +57,7 @@ export class PodmanEngine implements ContainerEngine {
     const r = await this.opts.run(argv, { env: this.opts.env, timeoutMs: 15_000 });
     if (r.code === 0 && r.stdout.trim()) return { reachable: true, version: `podman ${r.stdout.trim()}` };
     const err = toolFailure(r, argv, "asking Podman for its version", "ENGINE_UNREACHABLE");
-    return { reachable: false, detail: `${err.code}: ${err.message}` };
+    return { reachable: false, detail: `${err.code}: ${err.message}`, code: err.code };
   }
 
   /**

@@ -87,7 +87,8 @@ export class ComposeAdapter implements RuntimeAdapter {
     const v = await this.opts.engine.version();
     const tool = v.reachable ? await this.findTool() : null;
     const parts = [v.version, tool ? `${tool.argv.join(" ")} ${tool.version}` : "no compose tool found"].filter(Boolean);
-    return { runtime: this.name, reachable: v.reachable && tool !== null, version: parts.join("; "), detail: v.detail };
+    const code = !v.reachable ? (v.code ?? "ENGINE_UNREACHABLE") : tool ? undefined : "ENGINE_NOT_FOUND";
+    return { runtime: this.name, reachable: v.reachable && tool !== null, version: parts.join("; "), detail: v.detail, code };
   }
 
   /** Removes (-f) the project's own containers whose ids the compose tool's error names. */

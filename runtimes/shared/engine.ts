@@ -3,12 +3,15 @@
  * adapter (Docker) and the Podman adapter differ only here; the apply, wait,
  * remove and inspect logic in compose-adapter.ts is shared.
  */
+import type { ErrorCode } from "../../src/errors/codes.ts";
 import type { ContainerRow } from "./containers.ts";
 
 export interface EngineVersion {
   reachable: boolean;
   version?: string;
   detail?: string;
+  /** When not reachable: ENGINE_NOT_FOUND (no such CLI) or ENGINE_UNREACHABLE (it does not answer). */
+  code?: ErrorCode;
 }
 
 export interface ContainerEngine {

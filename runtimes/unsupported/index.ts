@@ -11,7 +11,7 @@ export function createUnsupportedRuntime(reason: string): RuntimeAdapter {
   return {
     name: "unsupported",
     supportedProfiles: async () => [],
-    engineInfo: async () => ({ runtime: "unsupported", reachable: false, detail: reason }),
+    engineInfo: async () => ({ runtime: "unsupported", reachable: false, detail: reason, code: "ENGINE_NOT_FOUND" as const }),
     applyComponent: fail,
     removeComponent: async () => {},
     inspect: async () => [],
