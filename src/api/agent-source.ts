@@ -149,7 +149,13 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
         staleAfterMs,
         pollIntervalMs: config.poll.interval,
         lastProgressMonoMs: Math.max(...progress),
-        stepAllowanceMs: () => stepAllowanceMs(agent.store.listDeployments().filter((d) => d.state === "installing" || d.state === "removing"), config.wfm.requestTimeout),
+        stepAllowanceMs: () => {
+          try {
+            return stepAllowanceMs(agent.store.listDeployments().filter((d) => d.state === "installing" || d.state === "removing"), config.wfm.requestTimeout);
+          } catch {
+            return 0; // the store does not read: readiness says so; liveness just allows no step time
+          }
+        },
       });
     },
 
