@@ -132,8 +132,8 @@ export class Journal {
    * headroom left at the last count, nothing is counted at all. Over the bound,
    * it compacts 1% below it, so a steady stream of reports costs one count and
    * one delete per hundredth of maxEntries, not one per report. When what is
-   * left cannot be compacted (only latest and failed reports), the next try
-   * waits for that same slack.
+   * left cannot be compacted that far (latest and failed reports, never
+   * dropped, nearly fill it), the next try waits for that same slack.
    */
   enforceBound(maxEntries: number): number {
     const inserted = this.insertCounter();
@@ -141,7 +141,10 @@ export class Journal {
     const slack = Math.max(1, Math.floor(maxEntries / 100));
     const dropped = this.compact(maxEntries, maxEntries - slack);
     const { pending } = this.counts();
-    this.bound = { maxEntries, atInsert: inserted, headroom: pending <= maxEntries ? maxEntries - pending : slack };
+    // Short of the target, what is left is (nearly) all latest and failed reports: counting again at
+    // every insert would cost a scan per report for at most one row to drop, so this is the one case
+    // where the outbox may exceed maxEntries, by at most the slack.
+    this.bound = { maxEntries, atInsert: inserted, headroom: pending <= maxEntries - slack ? maxEntries - pending : slack };
     return dropped;
   }
 
