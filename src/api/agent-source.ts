@@ -15,6 +15,8 @@ import type { BackoffView, MetricsSnapshot, StatusSource, StatusView, SyncResult
 import { countByState, deploymentDetail, deploymentSummaries } from "./views/deployments.ts";
 import { iso, isoOrNull } from "./views/iso.ts";
 import { journalView } from "./views/journal.ts";
+import { liveness } from "./liveness.ts";
+import { stepAllowanceMs } from "./step-allowance.ts";
 
 export interface AgentSourceOptions {
   config: Config;
@@ -136,13 +138,25 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
     journal: () => journalView(agent.journal, { ...clockNow(), offsetMs: agent.clockOffsetMs }),
 
     health(): Verdict {
-      // The poll loop is alive when its next poll is scheduled, or the one under way has not run for too long.
-      const due = agent.nextPollAtMs ?? agent.startedAtMs;
-      const overdueMs = Date.now() - due;
-      if (overdueMs > staleAfterMs) {
-        return { ok: false, reasons: [`the poll loop has not completed a poll since ${iso(due)} (${Math.round(overdueMs / 1000)} s; expected every ${config.poll.interval / 1000} s)`] };
-      }
-      return { ok: true, reasons: [] };
+      const nowWallMs = Date.now();
+      const nowMonoMs = performance.now();
+      const startedMonoMs = nowMonoMs - (nowWallMs - agent.startedAtMs);
+      const progress = [startedMonoMs, agent.sender.state.lastWakeAtMs, agent.client.lastAnswerAtMs].filter((t): t is number => t !== undefined);
+      return liveness({
+        nowWallMs,
+        nowMonoMs,
+        pollDueAtWallMs: agent.nextPollAtMs ?? agent.startedAtMs,
+        staleAfterMs,
+        pollIntervalMs: config.poll.interval,
+        lastProgressMonoMs: Math.max(...progress),
+        stepAllowanceMs: () => {
+          try {
+            return stepAllowanceMs(agent.store.listDeployments().filter((d) => d.state === "installing" || d.state === "removing"), config.wfm.requestTimeout);
+          } catch {
+            return 0; // the store does not read: readiness says so; liveness just allows no step time
+          }
+        },
+      });
     },
 
     async readiness(): Promise<Verdict> {

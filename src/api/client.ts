@@ -3,7 +3,11 @@
  * A transport failure means "the agent is not answering"; HTTP errors carry
  * the API's JSON error.
  */
+import { readPrefix } from "../protocol/read-body.ts";
 import { clientBaseUrl, type ListenTarget } from "./listen.ts";
+
+/** Far above any real answer (10,000 deployments are a few MB), far below a memory risk: whatever answers on the socket may not be our agent. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export class AgentUnreachable extends Error {}
 
@@ -47,7 +51,8 @@ export function apiClient(target: ListenTarget, token: string | null, timeoutMs 
     } catch (err) {
       throw new AgentUnreachable(`no agent answers at ${where} (${transportReason(err)})`);
     }
-    const text = await res.text();
+    const { text, complete } = await readPrefix(res, MAX_ANSWER_BYTES);
+    if (!complete) throw new ApiError(res.status, "API_INVALID_ANSWER", `${method} ${where}${path}: answered ${res.status} with a body that broke off or exceeds ${MAX_ANSWER_BYTES} bytes`);
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -5,7 +5,8 @@
  */
 import * as v from "valibot";
 import { parseDuration } from "../util/duration.ts";
-import { extensibleObject } from "../protocol/strict-keys.ts";
+import { deploymentIdSchema } from "../protocol/deployment-id.ts";
+import { extensibleObject, guardedLooseObject, guardedRecord, noReservedKeys } from "../protocol/strict-keys.ts";
 
 const text = v.pipe(v.string(), v.minLength(1, "must not be empty"));
 
@@ -46,26 +47,35 @@ const ComponentSchema = extensibleObject({
   properties: ComponentProperties,
 });
 
-const ParameterSchema = v.object({
-  value: v.unknown(),
-  targets: v.array(
-    v.object({
-      pointer: v.pipe(text, v.regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "must be usable as an environment variable name")),
-      components: v.array(text),
-    }),
-  ),
-});
+// The value is the operator's data, passed on as it is; the mappings around it are ours to check.
+const ParameterSchema = v.pipe(
+  v.unknown(),
+  noReservedKeys,
+  v.object({
+    value: v.unknown(),
+    targets: v.array(
+      v.pipe(
+        v.unknown(),
+        noReservedKeys,
+        v.object({
+          pointer: v.pipe(text, v.regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "must be usable as an environment variable name")),
+          components: v.array(text),
+        }),
+      ),
+    ),
+  }),
+);
 
 export const ApplicationDeploymentSchema = extensibleObject({
   apiVersion: text,
   kind: v.literal("ApplicationDeployment", 'must be "ApplicationDeployment"'),
-  id: v.optional(text),
+  id: v.optional(deploymentIdSchema),
   metadata: extensibleObject({
     name: text,
     namespace: v.optional(v.string()),
     deviceId: v.optional(v.string()),
-    labels: v.optional(v.record(v.string(), v.string())),
-    annotations: v.optional(v.looseObject({ id: v.optional(text), applicationId: v.optional(text) })),
+    labels: v.optional(guardedRecord(v.string(), v.string())),
+    annotations: v.optional(guardedLooseObject({ id: v.optional(deploymentIdSchema), applicationId: v.optional(text) })),
   }),
   spec: extensibleObject({
     applicationId: v.optional(text),
@@ -76,7 +86,7 @@ export const ApplicationDeploymentSchema = extensibleObject({
       ),
       components: v.pipe(v.array(ComponentSchema), v.minLength(1, "must list at least one component")),
     }),
-    parameters: v.optional(v.nullable(v.record(v.string(), ParameterSchema))),
+    parameters: v.optional(v.nullable(guardedRecord(v.string(), ParameterSchema))),
   }),
 });
 

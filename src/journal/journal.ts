@@ -93,21 +93,22 @@ export class Journal {
   /**
    * Keeps the outbox within maxEntries during a long outage: drops the oldest
    * intermediate reports, never the latest of a deployment and never a failed
-   * transition. Returns how many were dropped (also counted in meta).
+   * transition. Compacts down to `target` (default maxEntries) once over
+   * maxEntries. Returns how many were dropped (also counted in meta).
    */
-  compact(maxEntries: number): number {
+  compact(maxEntries: number, target = maxEntries): number {
     const { pending } = this.counts();
     if (pending <= maxEntries) return 0;
-    const excess = pending - maxEntries;
+    const excess = pending - Math.min(target, maxEntries);
     let dropped = 0;
     this.db.transaction(() => {
       const result = this.db
         .prepare(
           `DELETE FROM journal WHERE seq IN (
-             SELECT seq FROM journal j
-             WHERE status = 'pending' AND state <> 'failed'
-               AND seq < (SELECT MAX(seq) FROM journal k WHERE k.deployment_id = j.deployment_id AND k.status = 'pending')
-             ORDER BY seq LIMIT ?)`,
+             SELECT j.seq FROM journal j
+             WHERE j.status = 'pending' AND j.state <> 'failed'
+               AND EXISTS (SELECT 1 FROM journal k WHERE k.deployment_id = j.deployment_id AND k.seq > j.seq AND k.status = 'pending')
+             ORDER BY j.seq LIMIT ?)`,
         )
         .run(excess);
       dropped = result.changes;
@@ -121,6 +122,37 @@ export class Journal {
       }
     });
     return dropped;
+  }
+
+  /**
+   * The bound, cheap enough to run after every insert and every batch sent (a
+   * busy sender or a burst of reports must not outgrow it, so waiting for the
+   * sender to go idle is not enough). Pending reports only grow by inserts, and
+   * SQLite's AUTOINCREMENT counter says how many there were: while they fit the
+   * headroom left at the last count, nothing is counted at all. Over the bound,
+   * it compacts 1% below it, so a steady stream of reports costs one count and
+   * one delete per hundredth of maxEntries, not one per report. When what is
+   * left cannot be compacted that far (latest and failed reports, never
+   * dropped, nearly fill it), the next try waits for that same slack.
+   */
+  enforceBound(maxEntries: number): number {
+    const inserted = this.insertCounter();
+    if (this.bound && this.bound.maxEntries === maxEntries && inserted - this.bound.atInsert <= this.bound.headroom) return 0;
+    const slack = Math.max(1, Math.floor(maxEntries / 100));
+    const dropped = this.compact(maxEntries, maxEntries - slack);
+    const { pending } = this.counts();
+    // Short of the target, what is left is (nearly) all latest and failed reports: counting again at
+    // every insert would cost a scan per report for at most one row to drop, so this is the one case
+    // where the outbox may exceed maxEntries, by at most the slack.
+    this.bound = { maxEntries, atInsert: inserted, headroom: pending <= maxEntries - slack ? maxEntries - pending : slack };
+    return dropped;
+  }
+
+  private bound: { maxEntries: number; atInsert: number; headroom: number } | undefined;
+
+  /** How many reports were ever appended (the AUTOINCREMENT counter: it never goes back, even when rows are deleted). */
+  private insertCounter(): number {
+    return this.db.prepare<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").get()?.seq ?? 0;
   }
 
   compacted(): number {

@@ -30,6 +30,11 @@ export interface SenderState {
   lastDeliveryAtMs?: number;
   delivered: number;
   identityProblem?: string;
+  /**
+   * performance.now() of the last wake(): the reconciler wakes the sender after
+   * every report it journals, so this is also a heartbeat of a reconcile under way.
+   */
+  lastWakeAtMs?: number;
 }
 
 const BATCH = 32;
@@ -46,6 +51,10 @@ export class StatusSender {
   /** New reports were journaled, or the network may be back: try now (unless backing off). */
   wake(): void {
     if (this.stopped) return;
+    this.state.lastWakeAtMs = performance.now();
+    // The reconciler wakes the sender after every report it journals: the bound holds at insert time,
+    // whether the sender is busy, backing off or idle.
+    this.keepBound();
     if (this.running) {
       this.again = true;
       return;
@@ -88,10 +97,20 @@ export class StatusSender {
     }
   }
 
+  private keepBound(): void {
+    try {
+      const dropped = this.o.journal.enforceBound(this.o.maxEntries);
+      if (dropped > 0) this.o.log.info({ dropped, maxEntries: this.o.maxEntries }, "journal over journal.maxEntries: oldest intermediate reports compacted");
+    } catch (err) {
+      // A database error here must not stop the reconciler that woke us; the next insert or batch tries again.
+      this.o.log.error({ code: "INTERNAL", err: String(err) }, "journal compaction failed");
+    }
+  }
+
   private async drainRounds(): Promise<void> {
-    this.o.journal.compact(this.o.maxEntries);
     for (;;) {
       this.again = false;
+      this.keepBound();
       const heads = this.o.journal.heads(BATCH);
       if (heads.length === 0) break;
       const results = await Promise.all(heads.map((e) => this.sendOne(e)));

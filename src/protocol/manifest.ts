@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { AgentError } from "../errors/index.ts";
+import { deploymentIdSchema } from "./deployment-id.ts";
 import { isDigest } from "./digest.ts";
 import { parseJsonExact } from "./exact-json.ts";
 import { describeIssues, extensibleObject } from "./strict-keys.ts";
@@ -14,10 +15,11 @@ export const MANIFEST_MEDIA_TYPE = "application/vnd.margo.manifest.v1+json";
 export const MAX_MANIFEST_VERSION = 2n ** 64n - 1n;
 
 const digest = v.pipe(v.string(), v.check(isDigest, "must be sha256:<64 lowercase hex>"));
-const sizeBytes = v.optional(v.union([v.pipe(v.number(), v.integer(), v.minValue(0)), v.bigint()], "must be a non-negative integer"));
+// parseJsonExact gives integer literals as bigint and anything written with a
+// fraction or an exponent as a number: only the former is an integer here.
+const sizeBytes = v.optional(v.pipe(v.bigint("must be a non-negative integer literal"), v.minValue(0n, "must be a non-negative integer literal")));
 const manifestVersion = v.pipe(
-  v.union([v.pipe(v.number(), v.integer("must be an integer")), v.bigint()], "must be an unsigned 64-bit integer"),
-  v.transform((n) => BigInt(n)),
+  v.bigint("must be an unsigned decimal integer literal (digits only: no fraction, exponent, sign or quotes)"),
   v.check((n) => n >= 1n && n <= MAX_MANIFEST_VERSION, "must be between 1 and 2^64-1"),
 );
 
@@ -29,7 +31,7 @@ const BundleRefSchema = extensibleObject({
 });
 
 const DeploymentRefSchema = extensibleObject({
-  deploymentId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._~-]{1,200}$/, "must be a URL-safe id of at most 200 characters")),
+  deploymentId: deploymentIdSchema,
   digest,
   sizeBytes,
   url: v.pipe(v.string(), v.minLength(1)),

@@ -85,6 +85,50 @@ spec:
     expect(errorOf(base.replace("      - name: db", "      - name: web")).message).toContain("listed twice");
   });
 
+  test("__proto__, constructor and prototype keys are refused in every mapping the agent reads", () => {
+    // Each insertion puts the key into one mapping: the document, metadata, annotations, labels,
+    // spec, the profile, a component, its properties, the parameters, a parameter, a target.
+    const places: [string, string, (key: string) => string][] = [
+      ["document", "kind: ApplicationDeployment\n", (k) => `kind: ApplicationDeployment\n${k}: {x: 1}\n`],
+      ["metadata", "  name: hello-world\n", (k) => `  name: hello-world\n  ${k}: {name: other}\n`],
+      ["annotations", "    applicationId: hello\n", (k) => `    applicationId: hello\n    ${k}: {id: ".."}\n`],
+      ["labels", "  namespace: default\n", (k) => `  namespace: default\n  labels: {${k}: x}\n`],
+      ["spec", "spec:\n", (k) => `spec:\n  ${k}: {x: 1}\n`],
+      ["deploymentProfile", "    type: compose\n", (k) => `    type: compose\n    ${k}: {type: helm}\n`],
+      ["component", "      - name: db\n", (k) => `      - name: db\n        ${k}: {name: x}\n`],
+      ["properties", "          wait: \"true\"\n", (k) => `          wait: "true"\n          ${k}: {packageLocation: x}\n`],
+      ["parameters", "  parameters:\n", (k) => `  parameters:\n    ${k}:\n      value: 1\n      targets: [{pointer: P, components: [web]}]\n`],
+      ["parameter", "      value: SID-123\n", (k) => `      value: SID-123\n      ${k}: {value: 2}\n`],
+      ["target", "{pointer: PORT, components: [web]}", (k) => `{pointer: PORT, components: [web], ${k}: {pointer: PATH}}`],
+    ];
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      for (const [where, find, insert] of places) {
+        const yaml = base.replace(find, insert(key));
+        expect({ where, changed: yaml !== base }).toEqual({ where, changed: true });
+        let error: AgentError | undefined;
+        try {
+          parseDeployment(yaml, "test.yaml");
+        } catch (e) {
+          error = e as AgentError;
+        }
+        expect({ key, where, code: error?.code }).toEqual({ key, where, code: "DEPLOYMENT_INVALID" });
+        expect(error!.message).toContain(`"${key}"`);
+      }
+    }
+    // A parameter's value is the operator's data: any keys in it pass as they are.
+    const valued = base.replace("      value: SID-123\n", "      value: {constructor: 1}\n");
+    expect(parseDeployment(valued, "t").env.web!.SITE_ID).toBe('{"constructor":1}');
+  });
+
+  test("deployment ids must be safe path segments (metadata.annotations.id and the top-level id)", () => {
+    for (const id of ['"."', '".."', "../etc", "a/b", "-rf", "~x"]) {
+      expect({ id, code: errorOf(base.replace("id: a3e2f5dc-912e-494f-8395-52cf3769bc06", `id: ${id}`)).code }).toEqual({ id, code: "DEPLOYMENT_INVALID" });
+      const top = `apiVersion: margo.org\nkind: ApplicationDeployment\nid: ${id}\nmetadata: {name: chart}\nspec:\n  deploymentProfile:\n    type: helm\n    components: [{name: c1, properties: {repository: oci://example.com/chart}}]\n`;
+      expect({ id, code: errorOf(top).code }).toEqual({ id, code: "DEPLOYMENT_INVALID" });
+    }
+    expect(errorOf(base.replace("id: a3e2f5dc-912e-494f-8395-52cf3769bc06", 'id: ".."')).message).toContain("metadata.annotations.id");
+  });
+
   test("a YAML alias bomb is refused", () => {
     const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]

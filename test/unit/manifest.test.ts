@@ -40,6 +40,54 @@ describe("parseManifest", () => {
     }
   });
 
+  test("manifestVersion in any syntax but an unsigned decimal integer literal is refused, not rounded", () => {
+    // 9007199254740993.0 is 2^53+1 written as a float: a double reads it as 2^53.
+    // +1 and 0x10 are not even JSON; the rest are JSON numbers that are not integer literals, or negative.
+    for (const v of ["9007199254740993.0", "1e3", "1E3", "1.0", "-0", "+1", "0x10", "1e0", "18446744073709551615.0", "-1"]) {
+      const text = `{"manifestVersion":${v},"bundle":null,"deployments":[]}`;
+      let message = "";
+      try {
+        parseManifest(enc(text));
+      } catch (e) {
+        expect((e as AgentError).code).toBe("MANIFEST_INVALID");
+        message = (e as Error).message;
+      }
+      expect({ v, refused: message !== "" }).toEqual({ v, refused: true });
+      expect(message).toMatch(/manifestVersion|not valid JSON/);
+    }
+    expect(() => parseManifest(enc(`{"manifestVersion":1e3,"bundle":null,"deployments":[]}`))).toThrow("unsigned decimal integer literal");
+    expect(codeOf(() => parseManifest(enc(JSON.stringify({ manifestVersion: 2, bundle, deployments: [dep("a")] }).replace('"sizeBytes":10', '"sizeBytes":1e1'))))).toBe("MANIFEST_INVALID");
+  });
+
+  test("__proto__, constructor and prototype keys are refused wherever they appear", () => {
+    const ok = { manifestVersion: 3, bundle, deployments: [dep("a")] };
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      // JSON.parse makes each an own key: exactly what a hostile WFM sends.
+      const top = JSON.stringify(ok).replace("{", `{"${key}":{"deployments":[]},`);
+      const inBundle = JSON.stringify(ok).replace('"bundle":{', `"bundle":{"${key}":1,`);
+      const inDeployment = JSON.stringify(ok).replace('"deployments":[{', `"deployments":[{"${key}":{"url":"http://evil.example/"},`);
+      for (const text of [top, inBundle, inDeployment]) {
+        expect(JSON.parse(text)).toBeDefined();
+        try {
+          parseManifest(enc(text));
+          throw new Error(`accepted: ${text}`);
+        } catch (e) {
+          expect((e as AgentError).code).toBe("MANIFEST_INVALID");
+          expect((e as Error).message).toContain(`"${key}"`);
+        }
+      }
+    }
+  });
+
+  test("deployment ids must be safe path segments", () => {
+    for (const id of [".", "..", "../x", "a/b", "-rf", "~root", "a b", "", "x".repeat(201), "a\\b"]) {
+      expect({ id, code: codeOf(() => parseManifest(enc(JSON.stringify({ manifestVersion: 1, bundle, deployments: [dep(id)] })))) }).toEqual({ id, code: "MANIFEST_INVALID" });
+    }
+    for (const id of ["a3e2f5dc-912e-494f-8395-52cf3769bc06", "dep-web.v2", "app_1", "A", "x".repeat(200), "1..2"]) {
+      expect(parseManifest(enc(JSON.stringify({ manifestVersion: 1, bundle, deployments: [dep(id)] }))).deployments[0]!.deploymentId).toBe(id);
+    }
+  });
+
   test("errors name the field", () => {
     try {
       parseManifest(enc(JSON.stringify({ manifestVersion: 2, bundle, deployments: [{ ...dep("a"), digest: "md5:abc" }] })));

@@ -28,8 +28,9 @@ export function testConfig(dataDir: string, wfmUrl: string, sets: string[] = [])
 }
 
 /** Writes the compose file the simulated runtime reads; a failing deployment's YAML carries its fault marker. */
-function resolver(dir: string): ComponentResolver {
+function resolver(dir: string, delayMs = 0): ComponentResolver {
   return async (deployment, component) => {
+    if (delayMs > 0) await Bun.sleep(delayMs); // a package download that takes a while
     const file = join(dir, "packages", deployment.id, component.name, "compose.yaml");
     mkdirSync(join(file, ".."), { recursive: true });
     const fail = component.packageLocation?.includes("broken") ? "x-simulated-fail: image registry.example/broken:1 not found\n" : "";
@@ -39,12 +40,12 @@ function resolver(dir: string): ComponentResolver {
   };
 }
 
-export function buildAgent(config: Config): Agent {
+export function buildAgent(config: Config, opts: { resolveDelayMs?: number } = {}): Agent {
   return new Agent({
     config,
     platform: bunPlatform,
     runtime: new SimulatedRuntime({ dataDir: config.dataDir }),
-    resolve: resolver(config.dataDir),
+    resolve: resolver(config.dataDir, opts.resolveDelayMs),
     log: silentLogger,
     userAgent: "margo-agent/test",
     clientId: () => "dev-1",

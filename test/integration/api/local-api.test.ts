@@ -263,18 +263,22 @@ describe("unix socket", () => {
 });
 
 describe("probes of an agent whose loop is not healthy", () => {
-  test("/healthz 503 when the poll is long overdue; /readyz 503 with reasons before any poll", async () => {
+  test("/healthz 503 when the poll is long overdue and nothing moved; /readyz 503 with reasons before any poll", async () => {
     const dir = tempDir("margo-api-idle-");
     const idle = buildAgent(testConfig(dir.dir, "http://127.0.0.1:9"));
     const handle = startLocalApi({ agent: idle, config: testConfig(dir.dir, "http://127.0.0.1:9", ["api.listen=127.0.0.1:0"]), platform: bunPlatform, log: silentLogger });
     try {
       expect((await fetch(`${handle.url}/healthz`)).status).toBe(200);
-      idle.nextPollAtMs = Date.now() - 10 * 3600_000; // a poll due ten hours ago never completed
+      // A poll due ten hours ago never completed, and since then (the agent started ten hours ago,
+      // this one never ran) no report was journaled and the WFM never answered: a wedged loop.
+      idle.nextPollAtMs = Date.now() - 10 * 3600_000;
+      (idle as { startedAtMs: number }).startedAtMs = Date.now() - 10 * 3600_000;
       const sick = await fetch(`${handle.url}/healthz`);
       expect(sick.status).toBe(503);
       const body = await json(sick);
       expect(body.ok).toBe(false);
       expect(body.reasons[0]).toContain("has not completed a poll");
+      expect(body.reasons[0]).toContain("no progress");
       const notReady = await fetch(`${handle.url}/readyz`);
       expect(notReady.status).toBe(503);
       expect((await json(notReady)).reasons).toEqual(["no poll completed yet"]);

@@ -97,6 +97,32 @@ describe("against a hostile WFM", () => {
     await expectRefused("{oops", "MANIFEST_INVALID");
     await expectRefused(manifest(8, [], { mediaType: BUNDLE_TYPE, digest: sha256Digest("x"), url: "/x" }), "MANIFEST_INVALID");
   });
+
+  test("a manifestVersion in float or exponent syntax (a double would round it) is refused, not rounded", async () => {
+    const a = publish("dep-a", yamlA());
+    const b = publish("dep-b", deploymentYaml("dep-b", `${wfm.url}/pkg/compose.yaml`));
+    for (const v of ["9007199254740993.0", "1e3", "6.0"]) {
+      await expectRefused(manifest(v, [a, b], bundleRef(new Uint8Array([4]))), "MANIFEST_INVALID");
+    }
+  });
+
+  test("__proto__, constructor or prototype keys in the manifest are refused", async () => {
+    const a = publish("dep-a", yamlA());
+    const b = publish("dep-b", deploymentYaml("dep-b", `${wfm.url}/pkg/compose.yaml`));
+    const ok = manifest(9, [a, b], bundleRef(new Uint8Array([5])));
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      await expectRefused(ok.replace("{", `{"${key}":{"deployments":[]},`), "MANIFEST_INVALID");
+      await expectRefused(ok.replace('"deployments":[{', `"deployments":[{"${key}":{"url":"http://203.0.113.9/"},`), "MANIFEST_INVALID");
+    }
+  });
+
+  test("deployment ids . and .. (the work dir would be the data dir or its parent) are refused", async () => {
+    const a = publish("dep-a", yamlA());
+    for (const id of [".", ".."]) {
+      const evil = publish(id, deploymentYaml(id, `${wfm.url}/pkg/compose.yaml`));
+      await expectRefused(manifest(10, [a, evil], bundleRef(new Uint8Array([6]))), "MANIFEST_INVALID");
+    }
+  });
 });
 
 describe("hostile bundles on first sync (the bundle path)", () => {
