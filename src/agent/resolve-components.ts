@@ -31,9 +31,8 @@ export function packageResolver(config: Config, platform: Platform, engineStorag
       },
       {
         dataDir: config.dataDir,
-        fetch: (url: string) =>
-          platform.fetch(url, { redirect: "follow", signal: AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 4)]) }, tls),
-        limits: { maxPackageBytes: config.packages.maxBytes, maxEntries: 1000, maxTotalBytes: config.packages.maxBytes * 4 },
+        fetch: (url, init) => platform.fetch(url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 4)]) }, tls),
+        limits: { maxPackageBytes: config.packages.maxBytes },
         allowInsecureHttp: config.packages.allowInsecureHttp,
         minFreeBytes: config.packages.reserve,
       },

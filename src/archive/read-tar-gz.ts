@@ -1,7 +1,8 @@
 import { AgentError } from "../errors/agent-error.ts";
 import type { ArchiveEntry, ArchiveLimits, ReadArchiveOptions } from "./types.ts";
 import { gunzipBounded } from "./gzip.ts";
-import { DEFAULT_ARCHIVE_CODES, FRAMING_BYTES_PER_ENTRY, MAX_METADATA_BYTES, readTar } from "./tar-read.ts";
+import { DEFAULT_ARCHIVE_CODES, FRAMING_BYTES_PER_ENTRY, MAX_METADATA_BYTES } from "./tar-parse.ts";
+import { readTar } from "./tar-read.ts";
 
 /** Room for the end-of-archive marker and the record padding tar writers add (10 KiB records). */
 const TRAILER_BYTES = 20 * 512;

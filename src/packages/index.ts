@@ -1,3 +1,3 @@
-export { resolvePackage, safeSegment, type PackageDeps, type PackageInput, type ResolvedPackage } from "./resolve.ts";
-export { download } from "./download.ts";
-export { checkFreeSpace } from "./disk.ts";
+export { resolvePackage, safeSegment, DEFAULT_PACKAGE_LIMITS, type PackageDeps, type PackageInput, type PackageLimits, type ResolvedPackage } from "./resolve.ts";
+export { download, downloadToFile, DEFAULT_MAX_REDIRECTS, type PackageFetch } from "./download.ts";
+export { checkFreeSpace, type FreeSpaceProbe } from "./disk.ts";

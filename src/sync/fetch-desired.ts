@@ -4,7 +4,7 @@
  * anything is handed on. Any failure throws: nothing is applied from a manifest
  * that could not be fully verified.
  */
-import { readTarGz } from "../archive/index.ts";
+import { scanTarGz } from "../archive/index.ts";
 import { AgentError } from "../errors/index.ts";
 import { sha256Digest } from "../protocol/digest.ts";
 import type { DeploymentRef, StateManifest } from "../protocol/manifest.ts";
@@ -15,7 +15,15 @@ export interface FetchLimits {
   bundleBytes: number;
   bundleEntries: number;
   bundleExpandedBytes: number;
+  /** Largest expansion of the bundle (decompressed / compressed); DEFAULT_BUNDLE_MAX_RATIO when absent. */
+  bundleMaxRatio?: number;
 }
+
+/**
+ * Bundles of templated deployments reach ~75-fold (10,000 near-identical YAMLs); a gzip bomb
+ * reaches ~1000-fold. The bound stops a bomb after about a MiB instead of at bundleExpandedBytes.
+ */
+export const DEFAULT_BUNDLE_MAX_RATIO = 200;
 
 export interface FetchedDeployment {
   ref: DeploymentRef;
@@ -58,10 +66,20 @@ export async function fetchDeployments(
   const bundle = manifest.bundle!;
   const what = `bundle ${bundle.digest}`;
   const gz = await client.getArtifact(bundle.url, bundle.digest, limits.bundleBytes, what);
-  const entries = readTarGz(gz, { maxEntries: limits.bundleEntries, maxEntryBytes: limits.deploymentBytes, maxTotalBytes: limits.bundleExpandedBytes }, { what });
   // File names in the bundle are unspecified: match each deployment by the digest of its bytes.
+  // The bundle is read as a stream and only the files a needed deployment names are kept, so
+  // memory is what is needed plus one file, whatever the bundle expands to.
+  const wanted = new Set(needed.map((ref) => ref.digest));
   const byDigest = new Map<string, Uint8Array>();
-  for (const e of entries) byDigest.set(sha256Digest(e.data), e.data);
+  await scanTarGz(
+    gz,
+    { maxEntries: limits.bundleEntries, maxEntryBytes: limits.deploymentBytes, maxTotalBytes: limits.bundleExpandedBytes, maxRatio: limits.bundleMaxRatio ?? DEFAULT_BUNDLE_MAX_RATIO },
+    { what },
+    (_path, data) => {
+      const digest = sha256Digest(data);
+      if (wanted.has(digest) && !byDigest.has(digest)) byDigest.set(digest, data.slice());
+    },
+  );
   const deployments = needed.map((ref) => {
     const data = byDigest.get(ref.digest);
     if (!data) {

@@ -50,3 +50,33 @@ export function zeroBomb(gib: number): Uint8Array {
   trailer.setUint32(4, (gib * 2 ** 30) >>> 0, true);
   return out;
 }
+
+/**
+ * A real .tar.gz of `entries` followed by one regular file `bigPath` of `mib` MiB of zeros, built
+ * without ever holding the zeros: the tar framing is deflated with full flushes around the same
+ * repeated run of deflate blocks zeroBomb uses. `tar -tvzf` lists it; `gzip -t` accepts it.
+ */
+export function tarGzBomb(entries: RawTarEntry[], bigPath: string, mib: number): Uint8Array {
+  const size = mib * 2 ** 20;
+  const withHeader = writeTar([...entries, { path: bigPath, size }]);
+  // writeTar ends with the header of the big file (no data: size is only claimed) and 1024 zero bytes.
+  const prefix = withHeader.subarray(0, withHeader.length - 1024);
+  const suffix = new Uint8Array(1024); // the end-of-archive marker (the zeros need no padding: whole MiBs)
+  const mibZeros = new Uint8Array(1 << 20);
+  const flush = { level: 9, finishFlush: constants.Z_FULL_FLUSH };
+  const head = deflateRawSync(prefix, flush);
+  const run = deflateRawSync(mibZeros, flush);
+  const tail = deflateRawSync(suffix);
+  let crc = zlibCrc32(prefix);
+  for (let i = 0; i < mib; i++) crc = zlibCrc32(mibZeros, crc);
+  crc = zlibCrc32(suffix, crc);
+  const out = new Uint8Array(10 + head.length + run.length * mib + tail.length + 8);
+  out.set([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+  out.set(head, 10);
+  for (let i = 0; i < mib; i++) out.set(run, 10 + head.length + i * run.length);
+  out.set(tail, 10 + head.length + mib * run.length);
+  const trailer = new DataView(out.buffer, out.length - 8);
+  trailer.setUint32(0, crc >>> 0, true);
+  trailer.setUint32(4, (prefix.length + size + suffix.length) >>> 0, true);
+  return out;
+}

@@ -5,13 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readdirSync, statSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { gzipDeterministic, writeTar, writeTarGz } from "../../../src/archive/index.ts";
 import { AgentError } from "../../../src/errors/index.ts";
 import { type PackageDeps, type PackageInput, resolvePackage } from "../../../src/packages/index.ts";
+import { tarGzBomb } from "../archive/build.ts";
 
 const COMPOSE = "services:\n  web:\n    image: localhost/margo-test/busybox:1\n";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -19,6 +21,21 @@ const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("
 
 const files = new Map<string, Uint8Array | string>();
 let requests: string[] = [];
+/** 64 KiB chunks the server produced for endless bodies, by path: shows the agent stopped reading. */
+const pulled = new Map<string, number>();
+
+/** A body that never ends and declares no length; counts what was pulled from it. */
+function endless(path: string): ReadableStream<Uint8Array> {
+  pulled.set(path, 0);
+  return new ReadableStream({
+    pull: (c) => {
+      const n = (pulled.get(path) ?? 0) + 1;
+      pulled.set(path, n);
+      c.enqueue(new Uint8Array(64 * 1024));
+      if (n > 100_000) c.close(); // 6 GiB: never reached by a bounded reader
+    },
+  });
+}
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 let dataDir: string;
@@ -35,10 +52,16 @@ beforeAll(async () => {
     fetch(req) {
       const path = new URL(req.url).pathname;
       requests.push(path);
-      if (path === "/endless") {
-        // Never ends and declares no length: only a streaming limit stops it.
-        let n = 0;
-        return new Response(new ReadableStream({ pull: (c) => { c.enqueue(new Uint8Array(64 * 1024)); if (++n > 10_000) c.close(); } }));
+      // Never ends and declares no length: only a streaming limit stops it.
+      if (path === "/endless") return new Response(endless(path));
+      if (path === "/endless-503") return new Response(endless(path), { status: 503 });
+      if (path === "/endless-302") return new Response(endless(path), { status: 302, headers: { location: "/absent" } });
+      if (path.startsWith("/sized/")) return new Response(files.get(path.slice(6)));
+      if (path.startsWith("/chunked/")) {
+        const bytes = files.get(path.slice(8));
+        if (typeof bytes !== "object") return new Response("no", { status: 404 });
+        let at = 0;
+        return new Response(new ReadableStream({ pull: (c) => (at < bytes.length ? c.enqueue(bytes.slice(at, (at += 65536))) : c.close()) }));
       }
       const body = files.get(path);
       return body === undefined ? new Response("no", { status: 404 }) : new Response(body);
@@ -57,7 +80,7 @@ function deps(over: Partial<PackageDeps> = {}): PackageDeps {
   return {
     dataDir,
     fetch: (url) => fetch(url),
-    limits: { maxPackageBytes: 1 << 20, maxEntries: 100, maxTotalBytes: 4 << 20 },
+    limits: { maxPackageBytes: 1 << 20, maxEntries: 100, maxExpandedBytes: 4 << 20 },
     allowInsecureHttp: true,
     minFreeBytes: 0,
     ...over,
@@ -70,6 +93,32 @@ const input = (packageLocation: string, over: Partial<PackageInput> = {}): Packa
   packageLocation,
   ...over,
 });
+
+async function errorOf(p: Promise<unknown>): Promise<AgentError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AgentError) return err;
+    throw err;
+  }
+  throw new Error("resolved");
+}
+
+/** Bytes of regular files under `dir`. */
+function du(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const s = statSync(join(dir, name), { throwIfNoEntry: false });
+    if (s?.isFile()) total += s.size;
+  }
+  return total;
+}
+
+/** No half-written download or unpack is left behind in the package cache. */
+async function expectCleanCache(): Promise<void> {
+  const left = (await readdir(join(dataDir, "packages"))).filter((n) => n.startsWith(".download-") || n.startsWith(".tmp-"));
+  expect(left).toEqual([]);
+}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -121,7 +170,7 @@ describe("resolvePackage", () => {
   });
 
   test("an oversized download is cut off while streaming: PACKAGE_TOO_LARGE", async () => {
-    const small = deps({ limits: { maxPackageBytes: 1024, maxEntries: 10, maxTotalBytes: 4096 } });
+    const small = deps({ limits: { maxPackageBytes: 1024, maxEntries: 10, maxExpandedBytes: 4096 } });
     expect(await codeOf(resolvePackage(input(serveFile("/big", "x".repeat(5000))), small))).toBe("PACKAGE_TOO_LARGE");
     expect(await codeOf(resolvePackage(input(`${base}/endless`), small))).toBe("PACKAGE_TOO_LARGE");
   });
@@ -164,6 +213,80 @@ describe("resolvePackage", () => {
     const url = serveFile("/space.yaml", COMPOSE);
     expect(await codeOf(resolvePackage(input(url), deps({ minFreeBytes: Number.MAX_SAFE_INTEGER })))).toBe("DISK_SPACE_LOW");
     expect(requests).toEqual([]);
+  });
+
+  test("a 0.9 MB package that expands to 900 MiB is PACKAGE_TOO_LARGE after about a MiB; the cache stays clean", async () => {
+    const bomb = tarGzBomb([{ path: "compose.yaml", data: enc(COMPOSE) }], "data/zeros.bin", 900);
+    const url = serveFile("/bomb.tar.gz", bomb);
+    // Generous limits: the expansion ratio is what stops it.
+    const err = await errorOf(resolvePackage(input(url), deps({ limits: { maxPackageBytes: 8 << 20, maxExpandedBytes: 2 ** 31 } })));
+    expect(err.code).toBe("PACKAGE_TOO_LARGE");
+    expect(err.message).toContain("expands more than 200-fold");
+    await expectCleanCache();
+  });
+
+  test("the unpacked size is bounded on its own (maxExpandedBytes), even at a low ratio", async () => {
+    const gz = writeTarGz([
+      { path: "compose.yaml", data: enc(COMPOSE) },
+      { path: "blob.bin", data: crypto.getRandomValues(new Uint8Array(60_000)) },
+    ]);
+    const url = serveFile("/expanded.tar.gz", gz);
+    const err = await errorOf(resolvePackage(input(url), deps({ limits: { maxPackageBytes: 1 << 20, maxExpandedBytes: 50_000 } })));
+    expect(err.code).toBe("PACKAGE_TOO_LARGE");
+    expect(err.message).toContain('"blob.bin"');
+    await expectCleanCache();
+  });
+
+  test("a plain compose file over 1 MiB is refused before it is parsed", async () => {
+    const url = serveFile("/huge-compose.yaml", `${COMPOSE}${"# padding\n".repeat(110_000)}`);
+    const err = await errorOf(resolvePackage(input(url), deps({ limits: { maxPackageBytes: 4 << 20 } })));
+    expect(err.code).toBe("PACKAGE_TOO_LARGE");
+    expect(err.message).toContain("more than a compose file may have");
+  });
+
+  test("error and redirect bodies are never read: endless ones are cancelled", async () => {
+    for (const path of ["/endless-503", "/endless-302"]) {
+      const err = await errorOf(resolvePackage(input(`${base}${path}`), deps({ limits: { maxPackageBytes: 1 << 20 } })));
+      expect(err.code).toBe("PACKAGE_DOWNLOAD_FAILED");
+      expect(err.message).toContain(path === "/endless-503" ? "HTTP 503" : "HTTP 404");
+      // The server fills socket buffers before the cancel lands; far below the 6 GiB on offer.
+      expect(pulled.get(path)!).toBeLessThan(2000);
+    }
+    await expectCleanCache();
+  });
+
+  describe("the disk reserve is kept while writing (a fake disk: capacity minus what the data directory holds)", () => {
+    const disk = (capacity: number) => async () => capacity - du(dataDir);
+
+    test.each([
+      ["declares its length", "/sized"],
+      ["streams without a length", "/chunked"],
+    ])("a download that would cross the reserve stops with DISK_SPACE_LOW (the server %s)", async (_, prefix) => {
+      const blob = new Uint8Array(14 << 20);
+      for (let at = 0; at < blob.length; at += 65536) crypto.getRandomValues(blob.subarray(at, at + 65536));
+      serveFile("/incompressible.yaml", blob);
+      const used = du(dataDir);
+      // 20 MiB free, 8 MiB reserve: 14 MiB would leave 6. Checked up front against the declared
+      // length, else every 4 MiB for the next 4 MiB.
+      const err = await errorOf(resolvePackage(input(`${base}${prefix}/incompressible.yaml`), deps({ minFreeBytes: 8 << 20, freeSpace: disk(used + (20 << 20)), limits: { maxPackageBytes: 64 << 20 } })));
+      expect(err.code).toBe("DISK_SPACE_LOW");
+      await expectCleanCache();
+      expect(du(dataDir)).toBe(used);
+    });
+
+    test("an unpack that would cross the reserve stops with DISK_SPACE_LOW before the file is written", async () => {
+      let text = "";
+      for (let i = 0; text.length < 14 << 20; i++) text += `setting.${i}=${(i * 7919) % 100003}\n`;
+      const gz = writeTarGz([{ path: "compose.yaml", data: enc(COMPOSE) }, { path: "settings.ini", data: enc(text) }]);
+      expect(gz.length).toBeLessThan(5 << 20); // the download fits; the 14 MiB unpacked do not
+      const url = serveFile("/expands.tar.gz", gz);
+      const used = du(dataDir);
+      const err = await errorOf(resolvePackage(input(url), deps({ minFreeBytes: 8 << 20, freeSpace: disk(used + (20 << 20)), limits: { maxPackageBytes: 64 << 20, maxExpandedBytes: 64 << 20 } })));
+      expect(err.code).toBe("DISK_SPACE_LOW");
+      expect(err.message).toContain(`${text.length} more bytes are about to be written`);
+      await expectCleanCache();
+      expect(du(dataDir)).toBe(used);
+    });
   });
 
   describe("detached PGP signatures (<packageLocation>.asc)", () => {
