@@ -5,8 +5,9 @@
  */
 import type { ErrorCode } from "../src/errors/codes.ts";
 
-/** Margo deployment profile types an adapter may run. */
-export type ProfileType = "compose" | "helm.v3";
+import type { ProfileType } from "../src/model/deployment.ts";
+
+export type { ProfileType };
 
 /** A component ready to apply: its package already downloaded, verified and unpacked. */
 export interface ResolvedComponent {

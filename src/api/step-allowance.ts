@@ -5,7 +5,7 @@
  * liveness probe that fails restarts the agent in the middle of an apply.
  */
 import { parseDeployment } from "../deployment/parse.ts";
-import type { AppliedDeployment } from "../store/state-store.ts";
+import type { AppliedDeployment } from "../model/applied.ts";
 
 /** The compose tool's own floor for a command (up, down), and what a component gets when its timeout is unknown. */
 const TOOL_FLOOR_MS = 120_000;

@@ -3,7 +3,7 @@ import YAML from "yaml";
 import { AgentError } from "../errors/index.ts";
 import { isDigest } from "../protocol/digest.ts";
 import { describeIssues } from "../protocol/strict-keys.ts";
-import type { Deployment, DeploymentComponent } from "./model.ts";
+import type { Deployment, DeploymentComponent } from "../model/deployment.ts";
 import { ApplicationDeploymentSchema, type ApplicationDeploymentDoc } from "./schema.ts";
 
 /** A parameter value as an environment variable's text: strings as they are, the rest as JSON. */

@@ -2,7 +2,7 @@
  * The DeploymentStatusManifest body (PROTOCOL.md §6), serialised exactly once
  * when the state change is journaled, so what is sent later is what was decided.
  */
-import { type ComponentStatus, type DeploymentState, overallState, type StatusError } from "../reconcile/states.ts";
+import { type ComponentStatus, type DeploymentState, overallState, type StatusError } from "../model/states.ts";
 
 export interface StatusInput {
   deploymentId: string;

@@ -5,7 +5,7 @@
  * (balena-supervisor's step loop, without the 1,000-line module).
  */
 import type { DeploymentObservation } from "../../runtimes/types.ts";
-import type { DeploymentState } from "./states.ts";
+import type { DeploymentState } from "../model/states.ts";
 
 export type StepAction = "add" | "update" | "remove" | "retry" | "repair" | "keep";
 

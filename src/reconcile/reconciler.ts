@@ -3,22 +3,18 @@
  * change (and the report that describes it) in the store as it happens.
  */
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
-import type { Deployment } from "../deployment/model.ts";
+import type { Deployment } from "../model/deployment.ts";
+import type { DesiredDeployment } from "../model/desired.ts";
 import { parseDeployment } from "../deployment/parse.ts";
 import { AgentError, asAgentError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import { buildStatusManifest } from "../protocol/status-manifest.ts";
-import type { AppliedDeployment, StateStore } from "../store/state-store.ts";
+import type { AppliedDeployment } from "../model/applied.ts";
+import type { StateStore } from "../store/state-store.ts";
 import type { ComponentResolver } from "./component-resolver.ts";
 import type { Step } from "./plan.ts";
-import { type ComponentStatus, type DeploymentState, overallState, sameStatus, type StatusError } from "./states.ts";
+import { type ComponentStatus, type DeploymentState, overallState, sameStatus, type StatusError } from "../model/states.ts";
 
-export interface DesiredDeployment {
-  digest: string;
-  yaml: string;
-  /** Parsed, or the error that made it unusable (reported as failed). */
-  parsed: Deployment | AgentError;
-}
 
 export interface ReconcilerOptions {
   store: StateStore;

@@ -4,26 +4,11 @@
  * Every state change of a deployment and the report that describes it are
  * written in one transaction.
  */
+import type { AppliedDeployment } from "../model/applied.ts";
 import type { SqlDatabase } from "../platform/types.ts";
-import type { ComponentStatus, DeploymentState, StatusError } from "../reconcile/states.ts";
+import type { ComponentStatus, DeploymentState, StatusError } from "../model/states.ts";
 import { MIGRATIONS, PRAGMAS, SCHEMA_VERSION } from "./schema.ts";
 
-export interface AppliedDeployment {
-  id: string;
-  name: string;
-  digest: string;
-  yaml: string;
-  state: DeploymentState;
-  components: ComponentStatus[];
-  error?: StatusError;
-  manifestVersion: string;
-  goodDigest?: string;
-  goodYaml?: string;
-  sinceMs: number;
-  attempts: number;
-  /** False once the WFM no longer lists it: its removal is under way or failed. */
-  wanted: boolean;
-}
 
 interface DeploymentRow {
   id: string;

@@ -2,12 +2,12 @@
  * The desired state as the reconciler consumes it: one entry per deployment the
  * WFM wants, with its verified YAML parsed (or the error that made it unusable).
  */
-import type { Deployment } from "../deployment/model.ts";
+import type { Deployment } from "../model/deployment.ts";
 import { parseDeployment } from "../deployment/parse.ts";
 import { AgentError } from "../errors/index.ts";
 import { sha256Digest } from "../protocol/digest.ts";
-import type { DesiredDeployment } from "../reconcile/reconciler.ts";
-import type { AppliedDeployment } from "../store/state-store.ts";
+import type { AppliedDeployment } from "../model/applied.ts";
+import type { DesiredDeployment } from "../model/desired.ts";
 
 export function parseVerified(deploymentId: string, digest: string, yaml: string): DesiredDeployment {
   let parsed: Deployment | AgentError;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { buildStatusManifest } from "../../src/protocol/status-manifest.ts";
-import { overallState } from "../../src/reconcile/states.ts";
+import { overallState } from "../../src/model/states.ts";
 import { assertValid } from "../support/openapi.ts";
 
 describe("DeploymentStatusManifest", () => {

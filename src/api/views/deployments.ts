@@ -4,8 +4,9 @@
  */
 import { parseDeployment } from "../../deployment/parse.ts";
 import { asAgentError } from "../../errors/index.ts";
-import type { ComponentStatus, StatusError } from "../../reconcile/states.ts";
-import type { AppliedDeployment, StateStore } from "../../store/state-store.ts";
+import type { ComponentStatus, StatusError } from "../../model/states.ts";
+import type { AppliedDeployment } from "../../model/applied.ts";
+import type { StateStore } from "../../store/state-store.ts";
 import type { BackoffView, ComponentView, DeploymentDetail, DeploymentSummary } from "../source.ts";
 import { iso } from "./iso.ts";
 import { maskedParameters } from "./mask.ts";

@@ -8,7 +8,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { overallState } from "../../../src/reconcile/states.ts";
+import { overallState } from "../../../src/model/states.ts";
 import { depId, type Fleet, killAgent, random, received, recorded, sleep, startAgent, startFleet, stopAgent, waitFor, withDb, yamlFor } from "./harness.ts";
 
 const N = 20;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { type LivenessInput, liveness } from "../../../src/api/liveness.ts";
 import { stepAllowanceMs } from "../../../src/api/step-allowance.ts";
-import type { AppliedDeployment } from "../../../src/store/state-store.ts";
+import type { AppliedDeployment } from "../../../src/model/applied.ts";
 
 const WALL = Date.parse("2025-01-01T12:00:00Z");
 const MONO = 1_000_000;

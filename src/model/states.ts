@@ -1,4 +1,4 @@
-/** Margo deployment/component states (PROTOCOL.md §6) and how they combine. */
+/** Margo deployment/component states (docs/protocol.md §6) and how they combine. */
 export const STATES = ["pending", "installing", "installed", "failed", "removing", "removed"] as const;
 export type DeploymentState = (typeof STATES)[number];
 

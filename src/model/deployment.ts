@@ -1,4 +1,5 @@
-import type { ProfileType } from "../../runtimes/types.ts";
+/** Margo deployment profile types an adapter may run. */
+export type ProfileType = "compose" | "helm.v3";
 
 /** An ApplicationDeployment reduced to what the agent acts on. */
 export interface Deployment {
