@@ -15,7 +15,7 @@ import { WfmClient } from "../protocol/wfm-client.ts";
 import type { ComponentResolver } from "../reconcile/component-resolver.ts";
 import { Reconciler } from "../reconcile/reconciler.ts";
 import { StateStore } from "../store/state-store.ts";
-import { type PollOutcome, SyncEngine } from "../sync/sync-engine.ts";
+import { type PollOutcome, DesiredStateSync } from "../sync/desired-state-sync.ts";
 import { systemClock } from "./clock.ts";
 import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import { nextPollDelay } from "./poll-schedule.ts";
@@ -48,7 +48,7 @@ export class Agent {
   readonly journal: Journal;
   readonly client: WfmClient;
   readonly sender: StatusSender;
-  readonly engine: SyncEngine;
+  readonly engine: DesiredStateSync;
   readonly startedAtMs = Date.now();
   lastPoll: PollRecord | undefined;
   lastSuccessfulPollMs: number | undefined;
@@ -100,7 +100,7 @@ export class Agent {
       workDir: (id) => join(config.dataDir, "deployments", id),
       onReport: () => this.sender.wake(),
     });
-    this.engine = new SyncEngine({ client: this.client, store: this.store, reconciler, runtime: d.runtime, log, limits: config.limits });
+    this.engine = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
   }
 
   get runtime(): RuntimeAdapter {

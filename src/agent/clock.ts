@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Clock } from "../store/state-store.ts";
+import type { Clock } from "../util/clock.ts";
 
 /** This boot's id: monotonic times are comparable only within one boot. */
 function readBootId(): string {

@@ -7,7 +7,7 @@ import type { Agent } from "../agent/agent.ts";
 import { BUILD } from "../build-info.ts";
 import type { Config } from "../config/schema.ts";
 import type { EngineInfo } from "../../runtimes/types.ts";
-import type { PollOutcome } from "../sync/sync-engine.ts";
+import type { PollOutcome } from "../sync/desired-state-sync.ts";
 import { asAgentError } from "../errors/index.ts";
 import { bytesWrittenSinceStart } from "./proc-io.ts";
 import { lazyFileDigest } from "./self-hash.ts";

@@ -1,8 +1,12 @@
 /**
- * The status journal: queries over the outbox table that StateStore appends to.
- * Delivery order is per deployment (oldest first); deployments are independent.
+ * The status journal: the outbox of reports waiting for the WFM, and its one
+ * owner. Reports are appended inside the store's transaction for the state
+ * change they describe (StateStore.apply), read by the sender oldest first per
+ * deployment, and deleted once the WFM accepted them. Deployments are
+ * independent of each other (docs/architecture.md, INV-JOURNAL-2).
  */
 import type { SqlDatabase } from "../platform/types.ts";
+import type { Clock } from "../util/clock.ts";
 
 export interface JournalEntry {
   seq: number;
@@ -44,7 +48,19 @@ const toEntry = (r: Row): JournalEntry => ({
 });
 
 export class Journal {
-  constructor(private readonly db: SqlDatabase) {}
+  /** A journal opened without a clock can read and deliver, not append. */
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly clock?: Clock,
+  ) {}
+
+  /** Appends a report; call it inside the transaction of the state change it describes. */
+  append(deploymentId: string, state: string, body: string): void {
+    if (!this.clock) throw new Error("this journal was opened read-only (no clock)");
+    this.db.prepare("INSERT INTO journal (deployment_id, state, body, wall_ms, mono_ms, boot_id) VALUES (?, ?, ?, ?, ?, ?)").run(
+      deploymentId, state, body, this.clock.wallMs(), this.clock.monoMs(), this.clock.bootId,
+    );
+  }
 
   /** The oldest pending report of each deployment: the only ones that may be sent now. */
   heads(limit: number): JournalEntry[] {

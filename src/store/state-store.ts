@@ -4,7 +4,10 @@
  * Every state change of a deployment and the report that describes it are
  * written in one transaction.
  */
+import { Journal } from "../journal/journal.ts";
+import type { Change } from "../lifecycle/lifecycle.ts";
 import type { AppliedDeployment } from "../model/applied.ts";
+import type { Clock } from "../util/clock.ts";
 import type { SqlDatabase } from "../platform/types.ts";
 import type { ComponentStatus, DeploymentState, StatusError } from "../model/states.ts";
 import { MIGRATIONS, PRAGMAS, SCHEMA_VERSION } from "./schema.ts";
@@ -26,30 +29,7 @@ interface DeploymentRow {
   wanted: number;
 }
 
-export interface Transition {
-  id: string;
-  name: string;
-  digest: string;
-  yaml: string;
-  manifestVersion: string;
-  state: DeploymentState;
-  components: ComponentStatus[];
-  error?: StatusError;
-  /** The report to journal with this change (the exact JSON body to send). */
-  report: string;
-  /** When set, remember this version as the last known good (it reached installed). */
-  markGood?: boolean;
-  /** Count this as a new attempt (for backoff), or reset the count. */
-  attempts?: number;
-  /** False for removal transitions. */
-  wanted: boolean;
-}
-
-export interface Clock {
-  wallMs(): number;
-  monoMs(): number;
-  bootId: string;
-}
+export type { Clock };
 
 function toApplied(r: DeploymentRow): AppliedDeployment {
   return {
@@ -72,10 +52,15 @@ function toApplied(r: DeploymentRow): AppliedDeployment {
 const HISTORY_KEEP = 50;
 
 export class StateStore {
+  /** The outbox of status reports, in the same database: every change appends to it in its own transaction. */
+  readonly journal: Journal;
+
   constructor(
     readonly db: SqlDatabase,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.journal = new Journal(db, clock);
+  }
 
   /** Opens (and migrates) the database. Read-only openers skip migrations. */
   static open(db: SqlDatabase, clock: Clock, opts: { readonly?: boolean } = {}): StateStore {
@@ -134,32 +119,36 @@ export class StateStore {
     return row ? toApplied(row) : undefined;
   }
 
-  /** A state change and its report, atomically. */
-  recordTransition(t: Transition): void {
+  /**
+   * A lifecycle change (src/lifecycle/), its report and its history line, in
+   * one transaction: a state change is never recorded without its report, nor
+   * a report journaled without its state change (INV-JOURNAL-1).
+   */
+  apply(change: Change): void {
     const now = this.clock.wallMs();
     this.db.transaction(() => {
-      const prev = this.db.prepare<{ good_digest: string | null; good_yaml: string | null; attempts: number }>(
-        "SELECT good_digest, good_yaml, attempts FROM deployments WHERE id = ?",
-      ).get(t.id);
-      const goodDigest = t.markGood ? t.digest : (prev?.good_digest ?? null);
-      const goodYaml = t.markGood ? t.yaml : (prev?.good_yaml ?? null);
-      this.db
-        .prepare(
-          `INSERT INTO deployments (id, name, digest, yaml, state, components, error, manifest_version, good_digest, good_yaml, since_ms, attempts, wanted)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET name = excluded.name, digest = excluded.digest, yaml = excluded.yaml, state = excluded.state,
-             components = excluded.components, error = excluded.error, manifest_version = excluded.manifest_version,
-             good_digest = excluded.good_digest, good_yaml = excluded.good_yaml, since_ms = excluded.since_ms, attempts = excluded.attempts, wanted = excluded.wanted`,
-        )
-        .run(
-          t.id, t.name, t.digest, t.yaml, t.state, JSON.stringify(t.components), t.error ? JSON.stringify(t.error) : null,
-          t.manifestVersion, goodDigest, goodYaml, now, t.attempts ?? prev?.attempts ?? 0, t.wanted ? 1 : 0,
-        );
-      this.appendReport(t.id, t.state, t.report);
+      const n = change.next;
+      if (n) {
+        this.db
+          .prepare(
+            `INSERT INTO deployments (id, name, digest, yaml, state, components, error, manifest_version, good_digest, good_yaml, since_ms, attempts, wanted)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, digest = excluded.digest, yaml = excluded.yaml, state = excluded.state,
+               components = excluded.components, error = excluded.error, manifest_version = excluded.manifest_version,
+               good_digest = excluded.good_digest, good_yaml = excluded.good_yaml, since_ms = excluded.since_ms, attempts = excluded.attempts, wanted = excluded.wanted`,
+          )
+          .run(
+            n.id, n.name, n.digest, n.yaml, n.state, JSON.stringify(n.components), n.error ? JSON.stringify(n.error) : null,
+            n.manifestVersion, n.goodDigest ?? null, n.goodYaml ?? null, now, n.attempts, n.wanted ? 1 : 0,
+          );
+      } else {
+        this.db.prepare("DELETE FROM deployments WHERE id = ?").run(change.deploymentId);
+      }
+      this.journal.append(change.deploymentId, change.state, change.report);
       this.db.prepare("INSERT INTO history (deployment_id, state, error_code, message, wall_ms) VALUES (?, ?, ?, ?, ?)").run(
-        t.id, t.state, t.error?.code ?? null, t.error?.message ?? null, now,
+        change.deploymentId, change.state, change.error?.code ?? null, change.error?.message ?? null, now,
       );
-      this.pruneHistory(t.id);
+      this.pruneHistory(change.deploymentId);
     });
   }
 
@@ -168,23 +157,6 @@ export class StateStore {
     this.db
       .prepare("DELETE FROM history WHERE deployment_id = ? AND seq <= (SELECT seq FROM history WHERE deployment_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)")
       .run(id, id, HISTORY_KEEP);
-  }
-
-  /** The last report of a removal: the row goes, the report stays until delivered. */
-  recordRemoved(id: string, report: string): void {
-    const now = this.clock.wallMs();
-    this.db.transaction(() => {
-      this.db.prepare("DELETE FROM deployments WHERE id = ?").run(id);
-      this.appendReport(id, "removed", report);
-      this.db.prepare("INSERT INTO history (deployment_id, state, wall_ms) VALUES (?, 'removed', ?)").run(id, now);
-      this.pruneHistory(id);
-    });
-  }
-
-  private appendReport(deploymentId: string, state: string, body: string): void {
-    this.db.prepare("INSERT INTO journal (deployment_id, state, body, wall_ms, mono_ms, boot_id) VALUES (?, ?, ?, ?, ?, ?)").run(
-      deploymentId, state, body, this.clock.wallMs(), this.clock.monoMs(), this.clock.bootId,
-    );
   }
 
   history(deploymentId: string, limit = 20): { state: string; errorCode?: string; message?: string; wallMs: number }[] {

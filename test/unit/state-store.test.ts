@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { openDatabase } from "../../src/adapter/bun/sqlite.ts";
 import { Journal } from "../../src/journal/journal.ts";
 import { sha256Digest } from "../../src/protocol/digest.ts";
-import { buildStatusManifest } from "../../src/protocol/status-manifest.ts";
+import { type LifecycleEvent, transition as lifecycleTransition } from "../../src/lifecycle/lifecycle.ts";
 import { StateStore } from "../../src/store/state-store.ts";
 
 const clock = { wallMs: () => Date.now(), monoMs: () => performance.now(), bootId: "test-boot" };
@@ -13,11 +13,14 @@ const open = (path: string) => StateStore.open(openDatabase(path), clock);
 
 function transition(store: StateStore, id: string, state: "pending" | "installing" | "installed" | "failed", yaml = `id: ${id}`) {
   const components = [{ name: "web", state }];
-  store.recordTransition({
-    id, name: id, digest: sha256Digest(yaml), yaml, manifestVersion: "7", state, components, wanted: true,
-    report: buildStatusManifest({ deploymentId: id, manifestVersion: 7n, components }),
-    markGood: state === "installed",
-  });
+  const subject = { id, name: id, digest: sha256Digest(yaml), yaml, manifestVersion: 7n };
+  const event: LifecycleEvent =
+    state === "pending" ? { kind: "accepted", components: ["web"] }
+    : state === "installed" ? { kind: "installed", components }
+    : state === "failed" ? { kind: "failed", components, error: { code: "COMPONENT_EXITED", source: id, message: "exited" }, attempts: 0 }
+    : { kind: "progress", components, attempts: 0 };
+  const change = lifecycleTransition(store.getDeployment(id), subject, event);
+  if (change) store.apply(change);
 }
 
 describe("StateStore", () => {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeTarGz } from "../../../src/archive/index.ts";
 import { sha256Digest } from "../../../src/protocol/digest.ts";
-import type { PollOutcome } from "../../../src/sync/sync-engine.ts";
+import type { PollOutcome } from "../../../src/sync/desired-state-sync.ts";
 import { drained, type Harness, makeAgent } from "../../support/agent-harness.ts";
 import { deploymentYaml, type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
 

@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { agentStatusSource } from "../../../src/api/agent-source.ts";
+import { transition } from "../../../src/lifecycle/lifecycle.ts";
 import { makeAgent } from "../../support/agent-harness.ts";
 import { startFakeWfm } from "../../support/fake-wfm.ts";
 
@@ -9,10 +10,7 @@ afterAll(() => wfm.stop());
 test("inside a known downtime window the agent neither polls nor sends reports, logs no communication error, and says why", async () => {
   const h = makeAgent({ wfmUrl: wfm.url, sets: ["downtime.windows=[{start: '00:00', end: '00:00'}]", "downtime.timeZone=Europe/Berlin", "poll.interval=100ms"] });
   // A report waiting from before the window.
-  h.agent.store.recordTransition({
-    id: "d", name: "d", digest: `sha256:${"0".repeat(64)}`, yaml: "x", manifestVersion: "1", state: "installed", wanted: true,
-    components: [{ name: "web", state: "installed" }], report: '{"deploymentId":"d"}',
-  });
+  h.agent.store.apply(transition(undefined, { id: "d", name: "d", digest: `sha256:${"0".repeat(64)}`, yaml: "x", manifestVersion: 1n }, { kind: "installed", components: [{ name: "web", state: "installed" }] })!);
   await h.agent.start();
   await Bun.sleep(600);
   expect(wfm.requests).toEqual([]);

@@ -1,31 +1,29 @@
 /**
- * One sync: poll the desired state, fetch and verify what changed, reconcile,
- * and only then persist the manifest version and ETag. Also the reconcile pass
- * that runs from the stored state alone (boot, drift, retries) with no WFM.
+ * The desired-state sync: poll the WFM's manifest, fetch and verify what
+ * changed, hand the verified desired state to the reconciler, and only then
+ * commit the manifest version and ETag (INV-SYNC-1). Also the pass that runs
+ * from the stored desired state alone (boot, drift, retries), with no WFM.
  */
-import type { RuntimeAdapter } from "../../runtimes/types.ts";
-import { AgentError, asAgentError } from "../errors/index.ts";
+import type { AgentError } from "../errors/index.ts";
+import { asAgentError } from "../errors/index.ts";
+import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 import type { Logger } from "../log.ts";
+import type { DesiredDeployment } from "../model/desired.ts";
 import { assertNewerVersion, type StateManifest } from "../protocol/manifest.ts";
 import type { WfmClient } from "../protocol/wfm-client.ts";
-import { actionable, planReconcile, type Step } from "../reconcile/plan.ts";
-import type { DesiredDeployment } from "../model/desired.ts";
-import type { Reconciler, StepOutcome } from "../reconcile/reconciler.ts";
+import type { LastPlan, Reconciler, StepOutcome } from "../reconcile/reconciler.ts";
+import type { RetryBackoff } from "../reconcile/retry-backoff.ts";
 import type { StateStore } from "../store/state-store.ts";
-import { fromStore, parseVerified } from "./desired-state.ts";
 import { fetchDeployments, type FetchLimits } from "./fetch-desired.ts";
-import { RetryBackoff } from "./retry-backoff.ts";
 import { isContentVerdict } from "./verdict.ts";
-import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
+import { fromStore, parseVerified } from "./verify-desired.ts";
 
-export interface SyncEngineOptions {
+export interface DesiredStateSyncOptions {
   client: WfmClient;
   store: StateStore;
   reconciler: Reconciler;
-  runtime: RuntimeAdapter;
   log: Logger;
   limits: FetchLimits & { manifestBytes: number };
-  backoff?: RetryBackoff;
   /** Backoff for a manifest that could not be taken for a passing reason (artifact 404/503, timeout, I/O). */
   manifestRetry?: BackoffPolicy;
   /** Monotonic milliseconds; injectable for tests. */
@@ -56,22 +54,22 @@ interface Refusal {
   attempts: number;
 }
 
-/** What the last reconcile decided and why: shown by the local API. */
-export interface LastPlan {
-  atMs: number;
-  trigger: string;
-  steps: Step[];
-}
-
-export class SyncEngine {
-  lastPlan: LastPlan | undefined;
+export class DesiredStateSync {
   private refusal: Refusal | undefined;
-  readonly backoff: RetryBackoff;
   private readonly now: () => number;
 
-  constructor(private readonly o: SyncEngineOptions) {
-    this.backoff = o.backoff ?? new RetryBackoff();
+  constructor(private readonly o: DesiredStateSyncOptions) {
     this.now = o.now ?? (() => performance.now());
+  }
+
+  /** What the last reconcile decided and why (for the local API). */
+  get lastPlan(): LastPlan | undefined {
+    return this.o.reconciler.lastPlan;
+  }
+
+  /** When each failing deployment is tried again (for the local API). */
+  get backoff(): RetryBackoff {
+    return this.o.reconciler.backoff;
   }
 
   /** The refusal still in force (a passing one expires), or undefined. */
@@ -120,7 +118,7 @@ export class SyncEngine {
     }
     let steps;
     try {
-      steps = await this.reconcile(desired, () => manifest.manifestVersion, "new manifest", signal, false);
+      steps = await this.o.reconciler.reconcile({ byId: desired.byId, manifestVersionOf: () => manifest.manifestVersion }, "new manifest", signal, false);
     } catch (err) {
       // Marking pending or planning failed (a full disk, a bug): nothing was committed, try again later.
       return this.refuse(asAgentError(err, "INTERNAL"), etag);
@@ -182,36 +180,6 @@ export class SyncEngine {
     // last manifest may not have been committed when the agent died).
     const versions = new Map(rows.map((r) => [r.id, BigInt(r.manifestVersion)]));
     const fallback = this.o.store.lastManifestVersion() ?? 0n;
-    return this.reconcile({ byId: desired }, (id) => versions.get(id) ?? fallback, trigger, signal, observe);
-  }
-
-  private async reconcile(desired: { byId: Map<string, DesiredDeployment> }, mvFor: (deploymentId: string) => bigint, trigger: string, signal: AbortSignal, observe: boolean): Promise<StepOutcome[]> {
-    const applied = this.o.store.listDeployments();
-    let observed;
-    if (observe && applied.length > 0) {
-      try {
-        observed = await this.o.runtime.inspect();
-      } catch (err) {
-        this.o.log.warn({ code: asAgentError(err).code, err: String(err) }, "runtime inspection failed; skipping drift detection this time");
-      }
-    }
-    const steps = planReconcile({
-      desired: [...desired.byId].map(([deploymentId, d]) => ({ deploymentId, digest: d.digest })),
-      applied: applied.map((a) => ({ deploymentId: a.id, digest: a.digest, state: a.state, componentNames: a.components.map((c) => c.name) })),
-      observed,
-      notBefore: this.backoff.waiting(),
-    });
-    const todo = actionable(steps);
-    if (todo.length > 0 || trigger === "new manifest") this.lastPlan = { atMs: Date.now(), trigger, steps };
-    for (const step of todo) this.o.reconciler.markPending(step, desired.byId.get(step.deploymentId), mvFor(step.deploymentId));
-    const outcomes: StepOutcome[] = [];
-    for (const step of todo) {
-      if (signal.aborted) break;
-      const outcome = await this.o.reconciler.apply(step, desired.byId.get(step.deploymentId), mvFor(step.deploymentId), signal);
-      if (outcome.interrupted) break;
-      this.backoff.record(step.deploymentId, outcome.state === "failed", desired.byId.get(step.deploymentId)?.digest);
-      outcomes.push(outcome);
-    }
-    return outcomes;
+    return this.o.reconciler.reconcile({ byId: desired, manifestVersionOf: (id) => versions.get(id) ?? fallback }, trigger, signal, observe);
   }
 }

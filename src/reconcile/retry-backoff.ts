@@ -1,14 +1,14 @@
 /**
  * Per-deployment retry timing for failed deployments (image missing, engine
- * down): retried on later cycles with exponential backoff, and reset as soon as
- * the deployment succeeds or the WFM sends a new version of it (a newer desired
- * state makes the old retry stale, as Ankaios' retry token does).
+ * down): retried on later cycles with exponential backoff. How many times it
+ * failed is the lifecycle's stored attempt count (reset when the deployment
+ * succeeds or the WFM sends a new version of it, as Ankaios' retry token does);
+ * only the monotonic time of the next try lives here, in memory.
  */
 import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 
 interface Entry {
   failures: number;
-  digest?: string;
   notBeforeMono: number;
 }
 
@@ -20,16 +20,16 @@ export class RetryBackoff {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  record(deploymentId: string, failed: boolean, digest: string | undefined): void {
+  /** After a step: `attempts` is the stored attempt count of the deployment (0 for a first try). */
+  record(deploymentId: string, failed: boolean, attempts: number): void {
     if (!failed) {
       this.entries.delete(deploymentId);
       return;
     }
-    const prev = this.entries.get(deploymentId);
-    const failures = prev && prev.digest === digest ? prev.failures + 1 : 1;
+    const failures = attempts + 1;
     // Half fixed, half jitter: a failing deployment is retried neither in a hot loop nor in lockstep.
     const delay = Math.min(this.policy.capMs, this.policy.baseMs * 2 ** (failures - 1)) / 2 + backoffDelay(failures - 1, this.policy) / 2;
-    this.entries.set(deploymentId, { failures, digest, notBeforeMono: this.now() + delay });
+    this.entries.set(deploymentId, { failures, notBeforeMono: this.now() + delay });
   }
 
   waiting(): Set<string> {

@@ -1,0 +1,25 @@
+/** What every step executor gets, and what it returns. */
+import type { RuntimeAdapter } from "../../../runtimes/types.ts";
+import type { Logger } from "../../log.ts";
+import type { StatusError } from "../../model/states.ts";
+import type { DeploymentState } from "../../model/states.ts";
+import type { StateStore } from "../../store/state-store.ts";
+import type { ComponentResolver } from "../component-resolver.ts";
+import type { Recorder } from "../recorder.ts";
+
+export interface ExecutorContext {
+  store: StateStore;
+  runtime: RuntimeAdapter;
+  resolve: ComponentResolver;
+  recorder: Recorder;
+  log: Logger;
+  /** Re-apply the last known good version when an update fails. */
+  rollback: boolean;
+  workDir: (deploymentId: string) => string;
+  signal: AbortSignal;
+}
+
+export interface ExecutorResult {
+  state: DeploymentState | "removed";
+  error?: StatusError;
+}
