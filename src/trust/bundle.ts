@@ -84,6 +84,9 @@ function parsePem(text: string, where: string): TrustBundle {
   } catch (err) {
     throw invalid(`is not valid PEM: ${(err as Error).message}`, where);
   }
+  // A cut-off last block would silently drop an anchor (a file still being written).
+  const begun = text.match(/-----BEGIN [A-Z0-9 ]+-----/g)?.length ?? 0;
+  if (begun !== blocks.length) throw invalid("ends inside a PEM block (still being written?)", where);
   const certs = blocks
     .filter((b) => b.label === "CERTIFICATE")
     .map((b, i) => {

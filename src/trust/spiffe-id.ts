@@ -120,13 +120,24 @@ export function expectedWfmId(client: MargoClientId): MargoWfmId {
   return wfmSpiffeId(client.trustDomain, client.wfmId);
 }
 
+function checkPart(what: string, value: string): void {
+  const problem = what === "trust domain" ? trustDomainProblem(value) : segmentProblem(value);
+  // Checked one by one, so "a/b" as a wfm-id is an invalid wfm-id, not two path segments.
+  if (problem !== undefined) throw new SpiffeIdError(`${what} "${shorten(value)}": ${problem}`);
+}
+
 /** Builds (and so validates) `spiffe://<td>/margo/wfm/<wfm-id>`. */
 export function wfmSpiffeId(trustDomain: string, wfmId: string): MargoWfmId {
+  checkPart("trust domain", trustDomain);
+  checkPart("wfm-id", wfmId);
   return parseWfmId(`${SCHEME}${trustDomain}/margo/wfm/${wfmId}`);
 }
 
 /** Builds (and so validates) `spiffe://<td>/margo/wfm/<wfm-id>/client/<client-id>`. */
 export function clientSpiffeId(trustDomain: string, wfmId: string, clientId: string): MargoClientId {
+  checkPart("trust domain", trustDomain);
+  checkPart("wfm-id", wfmId);
+  checkPart("client-id", clientId);
   return parseClientId(`${SCHEME}${trustDomain}/margo/wfm/${wfmId}/client/${clientId}`);
 }
 

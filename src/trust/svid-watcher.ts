@@ -13,8 +13,10 @@
  * has not arrived yet is logged and the old SVID stays in use; the next
  * change of either file is tried again.
  */
+import type { X509Certificate } from "node:crypto";
 import { asAgentError, AgentError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
+import { chainsTo } from "./chain.ts";
 import { DEFAULT_EXPIRY_WARNING_MS, fileVersion, loadSvid, svidExpiry, type Svid, type SvidExpiry, type SvidState } from "./svid.ts";
 import { systemTimers, type Timers } from "./timers.ts";
 
@@ -35,6 +37,13 @@ export interface SvidWatcherOptions {
   /** Lead time of the "expires soon" warning (identity.expiryWarning). */
   warnBeforeMs?: number;
   timers?: Timers;
+  /**
+   * The current trust anchors, when known. A rotated SVID that does not chain
+   * to them is not swapped in (the WFM validates against the same trust
+   * domain's bundle, so it would refuse it); it is retried, so it is taken
+   * once a bundle refresh brings its anchor. At start it is only a warning.
+   */
+  anchors?: () => readonly X509Certificate[] | undefined;
 }
 
 export type CheckOutcome = "unchanged" | "rotated" | "refused";
@@ -71,6 +80,8 @@ export class SvidWatcher {
         { spiffeId: svid.spiffeId.id, wfm: svid.wfm.id, fingerprint: svid.fingerprint, notAfter: svid.notAfter.toISOString(), certFile: svid.certFile },
         "SVID loaded",
       );
+      const unanchored = this.#unanchored(svid);
+      if (unanchored) this.#opts.log.warn({ code: "IDENTITY_INVALID", certFile: svid.certFile }, unanchored);
       this.#checkExpiry();
     }
     this.#schedule();
@@ -166,6 +177,15 @@ export class SvidWatcher {
     if (next.fingerprint === current.fingerprint && next.key.equals(current.key) && next.chainPem === current.chainPem) {
       return "unchanged"; // touched or rewritten with the same content
     }
+    const unanchored = this.#unanchored(next);
+    if (unanchored) {
+      const error = new AgentError("IDENTITY_INVALID", `${unanchored}; keeping the SVID in use`, { file: next.certFile });
+      const repeated = this.#lastRefusal?.message === error.message;
+      this.#lastRefusal = error;
+      this.#retryAt = this.#timers.now() + RETRY_REFUSED_MS;
+      if (!repeated) log.warn({ code: error.code, file: next.certFile }, error.message);
+      return "refused";
+    }
     if (next.spiffeId.id !== current.spiffeId.id) {
       // Renewal keeps the SPIFFE ID; a new one is a new client relationship, whose state
       // (journal, deployments) is not this one's. Adopting it mid-run would mix the two.
@@ -190,6 +210,13 @@ export class SvidWatcher {
     );
     for (const fn of this.#listeners) fn(next, this.#version);
     return "rotated";
+  }
+
+  #unanchored(svid: Svid): string | undefined {
+    const anchors = this.#opts.anchors?.();
+    if (anchors === undefined || anchors.length === 0) return undefined;
+    if (chainsTo([svid.leaf, ...svid.intermediates], [...anchors])) return undefined;
+    return `the SVID in ${svid.certFile} (${svid.spiffeId.id}) does not chain to any anchor of the current trust bundle`;
   }
 
   #checkExpiry(): void {

@@ -128,6 +128,10 @@ function parseCertificates(pem: string, certFile: string): X509Certificate[] {
   } catch (err) {
     throw invalid(`certificate file ${certFile} is not valid PEM: ${(err as Error).message}`, certFile, err);
   }
+  // A block cut off before its END line is silently skipped by the PEM reader; a file still
+  // being written would lose its last intermediate that way and look like a shorter, valid chain.
+  const begun = pem.match(/-----BEGIN [A-Z0-9 ]+-----/g)?.length ?? 0;
+  if (begun !== blocks.length) throw invalid(`certificate file ${certFile} ends inside a PEM block (still being written?)`, certFile);
   const certs = blocks.filter((b) => b.label === "CERTIFICATE");
   if (certs.length === 0) throw invalid(`certificate file ${certFile} holds no CERTIFICATE block`, certFile);
   return certs.map((b, i) => {
