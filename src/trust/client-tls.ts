@@ -75,7 +75,7 @@ export interface ClientTlsChoice {
 /** Bun fetch `tls` options for talking to the WFM named by `svid`, validated by `bundle`. */
 export function clientTlsOptions(svid: Svid, bundle: Pick<TrustBundle, "anchorsPem">, choice: ClientTlsChoice = {}): ClientTlsOptions {
   const expected = svid.wfm;
-  return {
+  const options: ClientTlsOptions = {
     cert: svid.chainPem,
     key: svid.key.reveal(),
     ca: [...bundle.anchorsPem],
@@ -83,4 +83,10 @@ export function clientTlsOptions(svid: Svid, bundle: Pick<TrustBundle, "anchorsP
     minVersion: choice.minTlsVersion === "1.3" ? TLS_1_3 : TLS_1_2,
     checkServerIdentity: (hostname, cert) => checkWfmCertificate(expected, cert.raw === undefined ? undefined : new Uint8Array(cert.raw), hostname),
   };
+  // The key has to be a plain string for Bun; should the options object reach a log line
+  // anyway (pino and console both honour these), it prints without the key.
+  const redacted = () => ({ ...options, key: "[redacted]" });
+  Object.defineProperty(options, "toJSON", { value: redacted, enumerable: false });
+  Object.defineProperty(options, Symbol.for("nodejs.util.inspect.custom"), { value: redacted, enumerable: false });
+  return options;
 }

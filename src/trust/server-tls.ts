@@ -65,6 +65,15 @@ export interface MtlsServerOptions {
   minTlsVersion?: "1.2" | "1.3";
   /** Called for each refused client (the dev WFM's page lists them). */
   onRefused?: (client: RefusedClient) => void;
+  /**
+   * Public endpoints on the same port (the dev WFM's /.well-known/margo and
+   * SPIFFE bundle, which a client fetches before it can validate SVIDs).
+   * With this set, a handshake without a valid client certificate completes,
+   * but such a connection reaches only these exact paths, through this
+   * handler; every other path answers 403 as above. Without it (the default),
+   * such a handshake fails.
+   */
+  anonymous?: { paths: readonly string[]; handler: (req: Request) => Response | Promise<Response> };
 }
 
 export interface MtlsServer {
@@ -171,10 +180,19 @@ export async function serveMtls(handler: MtlsHandler, opts: MtlsServerOptions): 
     opts.onRefused?.(client);
   };
 
+  const anonymousPaths = new Set(opts.anonymous?.paths ?? []);
+  const reported = new WeakSet<Socket>();
   const http = createHttpServer(async (req, res) => {
     const peer = peers.get(req.socket);
-    if (peer === undefined || !("fingerprint" in peer)) {
+    const path = (req.url ?? "/").split("?")[0]!;
+    const anonymous = opts.anonymous !== undefined && anonymousPaths.has(path) && (req.method === "GET" || req.method === "HEAD");
+    if (!anonymous && (peer === undefined || !("fingerprint" in peer))) {
       const detail = peer?.reason ?? "no verified client SVID on this connection";
+      // With public paths, a connection is reported only once it asks for more than them.
+      if (peer !== undefined && opts.anonymous !== undefined && !reported.has(req.socket)) {
+        reported.add(req.socket);
+        refuse(peer as RefusedClient);
+      }
       res.writeHead(403, { "content-type": "application/problem+json", connection: "close" });
       res.end(JSON.stringify({ type: NOT_AUTHORIZED, title: "Not authorized", status: 403, detail, retryable: false }));
       return;
@@ -188,7 +206,8 @@ export async function serveMtls(handler: MtlsHandler, opts: MtlsServerOptions): 
         req.socket.destroy();
         return;
       }
-      const response = await handler(toRequest(req, body, `${opts.hostname}:${server.port}`), peer);
+      const request = toRequest(req, body, `${opts.hostname}:${server.port}`);
+      const response = anonymous ? await opts.anonymous!.handler(request) : await handler(request, peer as MtlsPeer);
       await writeResponse(res, response, req.method === "HEAD");
     } catch (err) {
       opts.log?.error({ err: (err as Error).message }, "mTLS handler failed");
@@ -201,7 +220,7 @@ export async function serveMtls(handler: MtlsHandler, opts: MtlsServerOptions): 
     {
       ...secureContextOptions(opts.material),
       requestCert: true,
-      rejectUnauthorized: true,
+      rejectUnauthorized: opts.anonymous === undefined,
       minVersion: opts.minTlsVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
     },
     (socket) => {
@@ -212,7 +231,7 @@ export async function serveMtls(handler: MtlsHandler, opts: MtlsServerOptions): 
       if (der === undefined) {
         const client: RefusedClient = { address, spiffeId: null, reason: `client certificate not verified (${socket.authorizationError ?? "none presented"})` };
         peers.set(socket, client);
-        refuse(client);
+        if (opts.anonymous === undefined) refuse(client);
       } else {
         const checked = checkClientCertificate(opts.wfm, der);
         if (checked.ok) {
@@ -226,7 +245,7 @@ export async function serveMtls(handler: MtlsHandler, opts: MtlsServerOptions): 
         } else {
           const client: RefusedClient = { address, spiffeId: checked.spiffeId, reason: checked.reason };
           peers.set(socket, client);
-          refuse(client);
+          if (opts.anonymous === undefined) refuse(client);
         }
       }
       http.emit("connection", socket);

@@ -91,6 +91,17 @@ describe("MtlsConnector on Bun.FetchSession", () => {
   });
 });
 
+describe("the options object", () => {
+  test("logging it by mistake does not log the key", async () => {
+    const svid = await loadSvid(await writeSvidFiles(tempDir(), ca.issueClientSvid("wfm-1", "device-42")));
+    const tls = clientTlsOptions(svid, { anchorsPem: [ca.anchorPem] });
+    const keyLine = svid.key.reveal().split("\n")[1]!;
+    expect(tls.key).toContain(keyLine);
+    expect(JSON.stringify({ tls })).not.toContain(keyLine);
+    expect(Bun.inspect(tls)).not.toContain(keyLine);
+  });
+});
+
 describe("Bun behaviours the design relies on (Bun 1.4.5)", () => {
   test("plain fetch with checkServerIdentity opens a connection per request (why MtlsConnector pools by session)", async () => {
     wfm = await startWfm({ svid: ca.issueWfmSvid("wfm-1"), anchorsPem: [ca.anchorPem] });

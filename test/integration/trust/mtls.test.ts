@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { createServer as createTlsServer } from "node:tls";
 import { createServer as createHttpServer } from "node:http";
 import { AgentError } from "../../../src/errors/index.ts";
-import { clientTlsOptions, loadSvid, writeSvidFiles, type Svid, type SvidMaterial } from "../../../src/trust/index.ts";
+import { clientTlsOptions, loadSvid, serveMtls, wfmSpiffeId, writeSvidFiles, type Svid, type SvidMaterial } from "../../../src/trust/index.ts";
 import { removeTempDirs, tempDir } from "../../unit/trust/helpers.ts";
 import { agentFetch, countingTls, DevCa, rejection, startWfm, TD, type TestWfm } from "./support.ts";
 
@@ -93,6 +93,63 @@ describe("the WFM side (serveMtls) refuses who is not its client", () => {
       expect.stringContaining("has 2 URI SANs"),
     ]);
     expect(wfm.handled).toBe(0);
+  });
+});
+
+describe("public paths beside mTLS (the dev WFM's discovery and bundle on its own port)", () => {
+  test("without a client certificate only the public paths answer; everything else is 403 and reaches no handler", async () => {
+    const svid = ca.issueWfmSvid("wfm-1");
+    let handled = 0;
+    const refused: string[] = [];
+    const server = await serveMtls(
+      () => {
+        handled++;
+        return new Response("private");
+      },
+      {
+        hostname: "127.0.0.1",
+        port: 0,
+        wfm: wfmSpiffeId(TD, "wfm-1"),
+        material: { chainPem: svid.chainPem, key: svid.key, anchorsPem: [ca.anchorPem] },
+        anonymous: { paths: ["/.well-known/margo"], handler: () => Response.json({ trustDomain: TD, trustBundleUri: "https://x/b" }) },
+        onRefused: (c) => refused.push(c.reason),
+      },
+    );
+    try {
+      const anon = { tls: { ca: [ca.anchorPem] } } as RequestInit;
+      expect(await (await fetch(`${server.url}/.well-known/margo`, anon)).json()).toMatchObject({ trustDomain: TD });
+      expect(refused).toEqual([]);
+      const denied = await fetch(`${server.url}/api/v1/deployments`, anon);
+      expect(denied.status).toBe(403);
+      expect(((await denied.json()) as { detail: string }).detail).toMatch(/client certificate not verified/);
+      const impostor = await svidOf(rogue.issueClientSvid("wfm-1", "device-42"));
+      const untrusted = await agentFetch(`${server.url}/api/v1/deployments`, clientTlsOptions(impostor, { anchorsPem: [ca.anchorPem] }));
+      expect(untrusted.status).toBe(403);
+      await untrusted.body?.cancel();
+      expect(handled).toBe(0);
+      const ok = await agentFetch(`${server.url}/api/v1/deployments`, clientTlsOptions(agent, { anchorsPem: [ca.anchorPem] }));
+      expect(await ok.text()).toBe("private");
+      expect(handled).toBe(1);
+      expect(refused).toHaveLength(2);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("the WFM rotates its own SVID", () => {
+  test("setMaterial: new connections get the new certificate, the agent still accepts it", async () => {
+    const before = ca.issueWfmSvid("wfm-1");
+    wfm = await startWfm({ svid: before, anchorsPem: [ca.anchorPem] });
+    const seen: string[] = [];
+    const tls = clientTlsOptions(agent, { anchorsPem: [ca.anchorPem] });
+    const check = tls.checkServerIdentity;
+    tls.checkServerIdentity = (host, cert) => (seen.push(Buffer.from(cert.raw!).toString("base64")), check(host, cert));
+    await (await agentFetch(`${wfm.url}/`, tls)).text();
+    const after = ca.issueWfmSvid("wfm-1");
+    wfm.server.setMaterial({ chainPem: after.chainPem, key: after.key, anchorsPem: [ca.anchorPem] });
+    await (await agentFetch(`${wfm.url}/`, tls)).text();
+    expect(seen).toEqual([Buffer.from(before.leaf.raw).toString("base64"), Buffer.from(after.leaf.raw).toString("base64")]);
   });
 });
 
