@@ -52,6 +52,14 @@ export const ERROR_CODES = {
   IDENTITY_INVALID: "The device key or certificate file is missing, unreadable, malformed or the two do not match; the message names the file.",
   ONBOARDING_PENDING: "The WFM has not approved this device yet (403 on onboarding); retried with backoff.",
   CLOCK_SKEW: "The device clock differs from the WFM's Date header by more than the signature window.",
+  // rc3 identity and trust (docs/identity-rc3.md)
+  SVID_EXPIRING: "The agent's X.509-SVID expires soon (or has expired); the device's provisioning must renew it before its notAfter.",
+  WFM_IDENTITY_MISMATCH: "The WFM's certificate does not carry exactly the SPIFFE ID spiffe://<trust-domain>/margo/wfm/<wfm-id> named by the agent's own SVID; the connection is refused.",
+  CLIENT_IDENTITY_REFUSED: "(dev WFM) A client certificate's SPIFFE ID is not of this WFM's client form spiffe://<trust-domain>/margo/wfm/<wfm-id>/client/<id>; the connection is refused.",
+  TRUST_BUNDLE_INVALID: "A trust bundle or discovery document is malformed, holds no X.509 anchor, or names another trust domain; it is refused and the current bundle stays in use.",
+  TRUST_BUNDLE_REGRESSION: "A fetched SPIFFE bundle has a lower spiffe_sequence than the bundle held (possible rollback); it is refused and the current bundle stays in use.",
+  TRUST_BUNDLE_UNREACHABLE: "The trust discovery document or SPIFFE bundle could not be fetched; the cached bundle stays in use and the fetch is retried.",
+  TRUST_BUNDLE_MISSING: "No trust bundle is available yet (no wfm.caFile, none cached, discovery not answered): the WFM's certificate cannot be verified, so nothing is sent.",
   // local API (answers to the field engineer's requests, never sent to the WFM)
   API_UNAUTHORIZED: "A local API request lacks the bearer token api.token, or carries a wrong one.",
   API_FORBIDDEN: "A local API request is not allowed from where it came (e.g. POST /v1/sync from the network with no api.token configured).",
