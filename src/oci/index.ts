@@ -7,5 +7,5 @@ export { RegistriesConfigSchema, loadRegistryAccess, type RegistriesConfig } fro
 export { unpackComposeArchive, checkComposeLayout, type ComposePackage } from "./compose-archive.ts";
 export { fetchComposeComponent, type OciComponentInput, type FetchedComposeComponent } from "./component.ts";
 export { buildComposeArchive, type BuiltArchive } from "./build.ts";
-export { pushArtifact, artifactManifest, type PushResult, type ArtifactAnnotations } from "./push.ts";
+export { pushArtifact, pushBlob, putManifest, artifactManifest, type PushCtx, type PushResult, type ArtifactAnnotations } from "./push.ts";
 export type { FreeBytes } from "./disk.ts";

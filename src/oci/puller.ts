@@ -199,7 +199,8 @@ export class OciPuller {
     if (!(await this.cache.hasVerified(layer.digest, layer.size))) await this.getBlob(ep, ref, layer, where, ctx);
     await this.cache.putBytes(manifestDigest, manifestBytes);
     await this.cache.rememberTag(ref, manifestDigest);
-    return this.result(ref, manifestDigest, parsed.manifest, checked, "registry", origin, ep.mirror, false);
+    // The base may have changed to plain http during the requests (a loopback origin without TLS).
+    return this.result(ref, manifestDigest, parsed.manifest, checked, "registry", this.transport.baseOf(ep).origin, ep.mirror, false);
   }
 
   private async getManifest(ep: Endpoint, ref: OciReference, reference: string, expected: string | undefined, where: string, ctx: Ctx) {

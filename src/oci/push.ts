@@ -64,8 +64,7 @@ export async function pushArtifact(
 ): Promise<PushResult> {
   if (!ref.tag || ref.digest) throw new AgentError("ARTIFACT_INVALID", `${formatReference(ref)}: push needs a tag and no digest`);
   const name = formatReference(ref);
-  const endpoints = transport.endpointsFor(ref.registry);
-  const ep = endpoints[endpoints.length - 1]!;
+  const ep = transport.origin(ref.registry);
   const limit = deadline(opts.timeoutMs ?? 30 * 60_000, `${name}: the push took too long`, opts.signal);
   try {
     const ctx = { transport, ep, repo: ref.repository, signal: limit.signal, name };
@@ -78,30 +77,14 @@ export async function pushArtifact(
       if (await pushBlob(ctx, digest, bytes)) skipped.push(digest);
     }
     const manifest = artifactManifest(kind, { digest: layerDigest, size: layer.byteLength }, annotations);
-    const manifestDigest = sha256(manifest);
-    const what = `manifest ${name}`;
-    const res = await transport.request(ep, {
-      method: "PUT",
-      path: `/v2/${ref.repository}/manifests/${ref.tag}`,
-      headers: { "content-type": OCI_MANIFEST },
-      body: manifest,
-      scope: `repository:${ref.repository}:pull,push`,
-      signal: limit.signal,
-      what,
-    });
-    if (res.status !== 201 && res.status !== 200) throw await transport.statusError(res, `${what}: push refused`);
-    await res.body?.cancel().catch(() => {});
-    const claimed = res.headers.get("docker-content-digest");
-    if (claimed && claimed !== manifestDigest) {
-      throw new AgentError("DIGEST_MISMATCH", `${what}: the registry stored it as ${claimed.slice(0, 80)}, we sent ${manifestDigest}`);
-    }
+    const manifestDigest = await putManifest(transport, ep, ref.repository, ref.tag, manifest, OCI_MANIFEST, { signal: limit.signal, name });
     return { reference: name, manifestDigest, manifest, layerDigest, layerSize: layer.byteLength, skipped };
   } finally {
     limit.clear();
   }
 }
 
-interface PushCtx {
+export interface PushCtx {
   transport: RegistryTransport;
   ep: Endpoint;
   repo: string;
@@ -109,8 +92,38 @@ interface PushCtx {
   name: string;
 }
 
-/** True when the registry had the blob already. */
-async function pushBlob(ctx: PushCtx, digest: string, bytes: Uint8Array): Promise<boolean> {
+/** PUT /manifests/<tag> with these exact bytes; returns their digest (checked against the registry's). */
+export async function putManifest(
+  transport: RegistryTransport,
+  ep: Endpoint,
+  repo: string,
+  tag: string,
+  manifest: Uint8Array,
+  mediaType: string,
+  ctx: { signal: AbortSignal; name: string },
+): Promise<string> {
+  const manifestDigest = sha256(manifest);
+  const what = `manifest ${ctx.name}`;
+  const res = await transport.request(ep, {
+    method: "PUT",
+    path: `/v2/${repo}/manifests/${tag}`,
+    headers: { "content-type": mediaType },
+    body: manifest,
+    scope: `repository:${repo}:pull,push`,
+    signal: ctx.signal,
+    what,
+  });
+  if (res.status !== 201 && res.status !== 200) throw await transport.statusError(res, `${what}: push refused`);
+  await res.body?.cancel().catch(() => {});
+  const claimed = res.headers.get("docker-content-digest");
+  if (claimed && claimed !== manifestDigest) {
+    throw new AgentError("DIGEST_MISMATCH", `${what}: the registry stored it as ${claimed.slice(0, 80)}, we sent ${manifestDigest}`);
+  }
+  return manifestDigest;
+}
+
+/** Uploads one blob unless the registry has it; true when it had. */
+export async function pushBlob(ctx: PushCtx, digest: string, bytes: Uint8Array): Promise<boolean> {
   const scope = `repository:${ctx.repo}:pull,push`;
   const what = `blob ${digest} of ${ctx.name}`;
   const head = await ctx.transport.request(ctx.ep, { method: "HEAD", path: `/v2/${ctx.repo}/blobs/${digest}`, scope, signal: ctx.signal, what });

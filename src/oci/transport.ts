@@ -94,6 +94,12 @@ export class RegistryTransport {
     return out;
   }
 
+  /** The registry itself, without its mirrors (pushes go there). */
+  origin(registry: string): Endpoint {
+    const all = this.endpointsFor(registry);
+    return all[all.length - 1]!;
+  }
+
   /** The base URL a request to `ep` uses now (plain http once a loopback origin proved to speak it). */
   baseOf(ep: Endpoint): URL {
     if (ep.httpFallback && this.plainHttp.has(ep.key)) return new URL(`http://${ep.base.host}`);
@@ -121,7 +127,7 @@ export class RegistryTransport {
       }
       auth = await this.authorize(ep, challenge, req);
       if (!auth) {
-        throw new AgentError("REGISTRY_UNAUTHORIZED", `${req.what}: ${ep.key} asks for credentials and the registry auth file has none for it`, { registry: ep.key });
+        throw new AgentError("REGISTRY_UNAUTHORIZED", `${req.what}: ${ep.key} asks for credentials; the registry auth file has none for ${ep.key}`, { registry: ep.key });
       }
     }
   }
