@@ -197,8 +197,9 @@ export class OciPuller {
       throw new AgentError("PACKAGE_TOO_LARGE", `${where}: the layer is ${layer.size} bytes, more than the limit of ${this.limits.maxBlobBytes} (packages.maxBytes); nothing downloaded`, { where, size: layer.size, limit: this.limits.maxBlobBytes });
     }
     if (!(await this.cache.hasVerified(layer.digest, layer.size))) await this.getBlob(ep, ref, layer, where, ctx);
-    await this.cache.putBytes(manifestDigest, manifestBytes);
-    await this.cache.rememberTag(ref, manifestDigest);
+    // Written only when new: pulls of what the device already has cost no flash writes.
+    if (!(await this.cache.readVerified(manifestDigest, this.limits.maxManifestBytes))) await this.cache.putBytes(manifestDigest, manifestBytes);
+    if (ref.tag && (await this.cache.lookupTag(ref)) !== manifestDigest) await this.cache.rememberTag(ref, manifestDigest);
     // The base may have changed to plain http during the requests (a loopback origin without TLS).
     return this.result(ref, manifestDigest, parsed.manifest, checked, "registry", this.transport.baseOf(ep).origin, ep.mirror, false);
   }
