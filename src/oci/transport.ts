@@ -294,7 +294,15 @@ export class RegistryTransport {
       }
       // Headers are in: the body runs under the caller's deadline and the body reader's own bounds.
       limit.clear();
-      if (!follow || !REDIRECTS.has(res.status)) return res;
+      if (!follow || !REDIRECTS.has(res.status)) {
+        // A challenge from a redirect target (blob storage) is not the registry's: answering it
+        // would hand the registry's credentials to a realm that host chose.
+        if (res.status === 401 && url.origin !== base.origin) {
+          await discardBody(res);
+          throw new AgentError("REGISTRY_UNAUTHORIZED", `${req.what}: ${url.host} (redirected to by ${ep.key}) answered 401; its challenge is not answered`, { registry: ep.key });
+        }
+        return res;
+      }
       const location = res.headers.get("location");
       await discardBody(res);
       if (!location) throw new AgentError("REGISTRY_UNREACHABLE", `${req.what}: ${url.host} answered ${res.status} without a Location`, { registry: ep.key });

@@ -164,6 +164,14 @@ describeWithRegistry("OCI registry access", () => {
 
       target = (path) => `http://127.0.0.1:${storage.host.split(":")[1]}/storage/${path.split("/").pop()}`;
       expect((await failure(access, basicProxy.host, "private/app")).code).toBe("PACKAGE_INSECURE_URL");
+      // Storage that answers with its own challenge gets no credentials, and its realm no request.
+      const realm = startTlsServer(pki, () => new Response("{}"));
+      const grabby = startTlsServer(pki, () => new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="${realm.url}/token",service="s"` } }));
+      target = (path) => `${grabby.url}/storage/${path.split("/").pop()}`;
+      const challenged = await failure({ ...access, cas: { ...access.cas, [grabby.host]: pki.caPem, [realm.host]: pki.caPem } }, basicProxy.host, "private/app");
+      expect(challenged.code).toBe("REGISTRY_UNAUTHORIZED");
+      expect(grabby.requests.map((r) => r.auth)).toEqual([null]);
+      expect(realm.requests).toEqual([]);
       target = (path) => `${basicProxy.url}${path}`;
       const loop = await failure(access, basicProxy.host, "private/app");
       expect(loop.code).toBe("REGISTRY_UNREACHABLE");
