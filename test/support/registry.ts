@@ -112,7 +112,18 @@ export async function stopAllRegistries(): Promise<void> {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 }
 
+/** Starts one registry; a port taken between probing and binding (another process) is retried on a new one. */
 export async function startRegistry(pki: Pki, auth: RegistryAuth = { kind: "none" }): Promise<RunningRegistry> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce(pki, auth);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes("address already in use")) throw err;
+    }
+  }
+}
+
+async function startRegistryOnce(pki: Pki, auth: RegistryAuth): Promise<RunningRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "margo-registry-"));
   const storageDir = join(dir, "storage");
   await mkdir(storageDir);
@@ -153,7 +164,7 @@ ${authYaml}`;
   let proc: ReturnType<typeof Bun.spawn> | undefined;
 
   const start = async () => {
-    proc = Bun.spawn([REGISTRY_BINARY!, "serve", configFile], { stdout: Bun.file(logFile), stderr: Bun.file(logFile), env: { ...process.env, OTEL_TRACES_EXPORTER: "none" } });
+    proc = Bun.spawn([REGISTRY_BINARY!, "serve", configFile], { stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
     for (let i = 0; i < 200; i++) {
       if (proc.exitCode !== null) throw new Error(`docker-registry exited (${proc.exitCode}): ${await readFile(logFile, "utf8").catch(() => "")}`);
       try {
@@ -172,7 +183,13 @@ ${authYaml}`;
     proc.kill("SIGTERM");
     await proc.exited;
   };
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   cleanups.push(async () => {
     await stop();
     await rm(dir, { recursive: true, force: true });
