@@ -38,6 +38,12 @@ export function describeWithRegistry(title: string, fn: () => void): void {
   describe.skip(`${title} (skipped: ${missing})`, fn);
 }
 
+const cleanups: (() => Promise<void>)[] = [];
+/** Stops everything this module started and removes its files (call in afterAll). */
+export async function stopAllRegistries(): Promise<void> {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+}
+
 export interface Pki {
   dir: string;
   caFile: string;
@@ -68,6 +74,7 @@ export async function makePki(): Promise<Pki> {
   await ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf");
   await ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "token.key", "-out", "token.pem", "-days", "2", "-subj", "/CN=margo test token issuer");
   const read = (f: string) => readFile(join(dir, f), "utf8");
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return {
     dir,
     caFile: join(dir, "ca.pem"),
@@ -106,11 +113,6 @@ export interface RunningRegistry {
   start(): Promise<void>;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-/** Stops everything this module started (call in afterAll). */
-export async function stopAllRegistries(): Promise<void> {
-  while (cleanups.length) await cleanups.pop()!().catch(() => {});
-}
 
 /** Starts one registry; a port taken between probing and binding (another process) is retried on a new one. */
 export async function startRegistry(pki: Pki, auth: RegistryAuth = { kind: "none" }): Promise<RunningRegistry> {

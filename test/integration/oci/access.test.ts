@@ -22,9 +22,8 @@ import {
   startRegistryProxy,
   startTlsServer,
   startTokenServer,
-  stopAllRegistries,
 } from "../../support/registry.ts";
-import { accessFor, capturedLogger, newPuller, pushApp, transportFor } from "./fixture.ts";
+import { accessFor, capturedLogger, newPuller, pushApp, transportFor, cleanup } from "./fixture.ts";
 
 const PASSWORD = "Tr0ub4dor&3-very-secret";
 const ALICE: Credentials = { username: "alice", password: PASSWORD };
@@ -68,7 +67,7 @@ describeWithRegistry("OCI registry access", () => {
     await pushApp(open, origin.host, "org/app", "1.0.0");
     await pushApp(open, origin.host, "org/only-origin", "1.0.0");
   });
-  afterAll(stopAllRegistries);
+  afterAll(cleanup);
 
   test("htpasswd registry: 401 without credentials, 401 with a wrong password, success with the right one", async () => {
     const anonymous = await failure(accessFor(pki, [basic.host]), basic.host, "private/app");

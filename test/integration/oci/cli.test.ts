@@ -7,8 +7,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fetchComposeComponent } from "../../../src/oci/component.ts";
-import { type Pki, type RunningRegistry, describeWithRegistry, makePki, startRegistry, stopAllRegistries } from "../../support/registry.ts";
-import { COMPOSE, accessFor, appDir, newPuller, pushCustom, transportFor, workDir } from "./fixture.ts";
+import { type Pki, type RunningRegistry, describeWithRegistry, makePki, startRegistry } from "../../support/registry.ts";
+import { COMPOSE, accessFor, appDir, newPuller, pushCustom, transportFor, workDir, cleanup } from "./fixture.ts";
 
 const CLI = join(import.meta.dir, "../../../src/cli.ts");
 const PASSWORD = "cli-secret-pw-123";
@@ -35,7 +35,7 @@ describeWithRegistry("margo-agent package", () => {
     await chmod(authFile, 0o600);
     app = await appDir("hello", { "compose.yaml": COMPOSE, "conf/hello.env": "GREETING=hi\n" });
   });
-  afterAll(stopAllRegistries);
+  afterAll(cleanup);
 
   test("build writes the same archive twice (same digest), to --out or <name>-compose.tar.gz", async () => {
     const out = await workDir("out");

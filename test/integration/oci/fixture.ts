@@ -1,5 +1,5 @@
 /** Shared pieces of the OCI tests: pushing apps and crafted artifacts, pullers with their own cache, log capture. */
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -13,13 +13,22 @@ import { OciPuller, type PullLimits, type PullerDeps } from "../../../src/oci/pu
 import { type PushResult, pushArtifact, pushBlob, putManifest } from "../../../src/oci/push.ts";
 import { parseOciUrl } from "../../../src/oci/reference.ts";
 import { type RegistryAccess, RegistryTransport } from "../../../src/oci/transport.ts";
-import type { Pki } from "../../support/registry.ts";
+import { type Pki, stopAllRegistries } from "../../support/registry.ts";
 
 export const COMPOSE = "services:\n  web:\n    image: busybox\n";
 export const TEST_LIMITS: Partial<PullLimits> = { requestTimeoutMs: 10_000, idleTimeoutMs: 10_000 };
 
+const dirs: string[] = [];
 export async function workDir(name: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `margo-oci-${name}-`));
+  const dir = await mkdtemp(join(tmpdir(), `margo-oci-${name}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/** afterAll: stops the registries and servers, removes every work directory. */
+export async function cleanup(): Promise<void> {
+  await stopAllRegistries();
+  while (dirs.length) await rm(dirs.pop()!, { recursive: true, force: true });
 }
 
 /** Access trusting the test CA for exactly these hosts; anonymous unless credentials are given. */

@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import { ARTIFACT_KINDS } from "../../../src/oci/media-types.ts";
 import { fetchComposeComponent } from "../../../src/oci/component.ts";
 import { parseComponentReference } from "../../../src/oci/reference.ts";
-import { makePki, startRegistry, stopAllRegistries } from "../../support/registry.ts";
-import { COMPOSE, accessFor, newPuller, pushApp, transportFor } from "./fixture.ts";
+import { makePki, startRegistry } from "../../support/registry.ts";
+import { COMPOSE, accessFor, cleanup, newPuller, pushApp, transportFor } from "./fixture.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const pki = await makePki();
@@ -38,5 +38,5 @@ try {
   const summary = (l: { ms: number; cpuMs: number }[]) => ({ medianMs: Math.round(median(l.map((x) => x.ms))), medianCpuMs: Math.round(median(l.map((x) => x.cpuMs))), minMs: Math.round(Math.min(...l.map((x) => x.ms))) });
   console.log(JSON.stringify({ layerBytes: pushed.layerSize, rounds: ROUNDS, pull: summary(pull), pullAndUnpack: summary(withUnpack), rssMiB: Math.round(process.memoryUsage().rss / 1048576) }));
 } finally {
-  await stopAllRegistries();
+  await cleanup();
 }

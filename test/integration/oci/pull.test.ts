@@ -16,8 +16,8 @@ import { putManifest } from "../../../src/oci/push.ts";
 import { parseComponentReference } from "../../../src/oci/reference.ts";
 import type { RegistryTransport } from "../../../src/oci/transport.ts";
 import { BROKEN_ARCHIVES } from "../../unit/oci/broken-archives.ts";
-import { type Pki, type RegistryProxy, type RunningRegistry, describeWithRegistry, drip, makePki, startRegistry, startRegistryProxy, stopAllRegistries } from "../../support/registry.ts";
-import { COMPOSE, accessFor, appDir, cacheContents, newPuller, pushApp, pushCustom, transportFor, workDir } from "./fixture.ts";
+import { type Pki, type RegistryProxy, type RunningRegistry, describeWithRegistry, drip, makePki, startRegistry, startRegistryProxy } from "../../support/registry.ts";
+import { COMPOSE, accessFor, appDir, cacheContents, newPuller, pushApp, pushCustom, transportFor, workDir, cleanup } from "./fixture.ts";
 
 describeWithRegistry("OCI pulls from a real registry", () => {
   let pki: Pki;
@@ -34,7 +34,7 @@ describeWithRegistry("OCI pulls from a real registry", () => {
     proxy = startRegistryProxy(pki, reg.url);
     push = transportFor(accessFor(pki, [reg.host]));
   });
-  afterAll(stopAllRegistries);
+  afterAll(cleanup);
 
   test("push then pull: a project with compose.yaml; two builds give one digest, a second push uploads nothing new, deployments share the unpack", async () => {
     const files = { "compose.yaml": COMPOSE, "conf/app.env": "A=1\n" };
