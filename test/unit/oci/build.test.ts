@@ -9,7 +9,7 @@ import { buildComposeArchive } from "../../../src/oci/build.ts";
 
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "margo-build-"));
+  root = await mkdtemp(join(tmpdir(), "margo-oci-build-"));
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
