@@ -31,6 +31,11 @@ export const ERROR_CODES = {
   PACKAGE_INVALID: "A component package is neither a compose file nor a .tar.gz holding one.",
   PACKAGE_SIGNATURE_INVALID: "A component package's detached PGP signature is missing or does not verify against keyLocation.",
   PACKAGE_INSECURE_URL: "A package URL uses plain http and insecure packages are not allowed by the configuration.",
+  // OCI registries (components named by repository: oci://… and revision)
+  REGISTRY_UNAUTHORIZED: "An OCI registry or its token service refused access: credentials missing (registries.authFile), wrong, or without pull rights for the repository.",
+  REGISTRY_UNREACHABLE: "No OCI registry endpoint (mirrors, then the origin) could be reached: connection, TLS, timeout or an unexpected HTTP status.",
+  ARTIFACT_NOT_FOUND: "The registry has no such repository, tag, digest or blob.",
+  ARTIFACT_INVALID: "An OCI artifact is not a valid package of its kind: wrong artifactType or layer media type, not exactly one layer, a malformed manifest, or an archive that breaks the Margo layout (one top-level directory holding compose.yaml).",
   DISK_SPACE_LOW: "Free space on the data directory or engine storage is below the configured reserve.",
   // engines
   ENGINE_NOT_FOUND: "The container engine or compose tool is not installed.",
