@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   // configuration and start-up
   CONFIG_INVALID: "A configuration value is missing or invalid; the message names the key, the value and the file.",
   CONFIG_NOT_FOUND: "The configuration file named with --config does not exist or cannot be read.",
+  CA_FILE_INVALID: "The CA file the WFM is verified with (wfm.caFile, or the trust-on-first-use copy) is missing, unreadable or holds no valid PEM certificate; the message names the file.",
+  DATA_DIR_IN_USE: "Another margo-agent process holds the data directory's lock; the message names the directory and that process's pid.",
   // desired state
   WFM_UNREACHABLE: "The WFM could not be reached (DNS, connection refused, TLS, timeout).",
   WFM_HTTP_ERROR: "The WFM answered with an unexpected HTTP status.",
@@ -51,7 +53,8 @@ export const ERROR_CODES = {
   DRIFT_RESTORED: "A component changed outside the agent (stopped, removed) and was restored.",
   // state and reporting
   STORE_TAMPERED: "A stored ApplicationDeployment no longer matches its digest; it is not re-applied.",
-  STORE_CORRUPT: "The state database failed its integrity check.",
+  STORE_CORRUPT: "The state database is not a database or failed its integrity check at start; the agent exits. The message names the file; README (Durability) says what an operator may do.",
+  STORE_UNAVAILABLE: "The state database cannot be opened or written (permissions, a read-only or full file system, an I/O error); the file is not damaged. The message names it and SQLite's reason.",
   REPORT_REJECTED: "The WFM rejected a status report (400/422); it is parked, not retried.",
   IDENTITY_REJECTED: "The WFM answered 401/403: the device's signature, certificate or onboarding is not accepted.",
   IDENTITY_INVALID: "The device key or certificate file is missing, unreadable, malformed or the two do not match; the message names the file.",
