@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   sync: { summary: "ask the running agent to poll the WFM now", load: async () => (await import("./cli/commands/sync.ts")).syncCommand },
   onboard: { summary: "onboard this device with the WFM and print the clientId", load: async () => (await import("./cli/commands/onboard.ts")).onboardCommand },
   config: { summary: "check the configuration, or list its keys", load: async () => (await import("./cli/commands/config.ts")).configCommand },
+  package: { summary: "build, push and inspect Margo compose archives (OCI artifacts)", load: async () => (await import("./cli/commands/package.ts")).packageCommand },
   "dev-wfm": { summary: "run a development WFM serving a folder of ApplicationDeployments", load: async () => (await import("./cli/commands/dev-wfm.ts")).devWfmCommand },
   version: { summary: "print the version and build", load: async () => (await import("./cli/commands/version.ts")).versionCommand },
 };

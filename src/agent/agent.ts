@@ -21,7 +21,12 @@ import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import { nextPollDelay } from "./poll-schedule.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { join } from "node:path";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { loadWfmTls, type WfmTls } from "../config/wfm-tls.ts";
+import { after, every, type Timer } from "../util/timer.ts";
+
+/** The state database of a data directory. */
+export const stateDbPath = (dataDir: string): string => join(dataDir, "state.db");
 
 export interface AgentDeps {
   config: Config;
@@ -34,6 +39,10 @@ export interface AgentDeps {
   /** The clientId to use (from onboarding or the config). */
   clientId: () => string | undefined;
   random?: () => number;
+  /** The state store, already opened and checked by the caller (`run` opens it first); the Agent owns it from then on. */
+  store?: StateStore;
+  /** The CA the WFM is verified with, loaded once at start (src/config/wfm-tls.ts); default: from config.wfm.caFile. */
+  tls?: WfmTls;
 }
 
 export interface PollRecord {
@@ -59,8 +68,9 @@ export class Agent {
   readonly reconcileTotals = { count: 0, sumMs: 0 };
   private readonly queue = new SerialQueue();
   private readonly abort = new AbortController();
-  private pollTimer: ReturnType<typeof setTimeout> | undefined;
-  private driftTimer: ReturnType<typeof setInterval> | undefined;
+  // src/util/timer.ts: setTimeout would turn a delay over 2^31-1 ms into 1 ms.
+  private pollTimer: Timer | undefined;
+  private driftTimer: Timer | undefined;
   private stopped = false;
   private quietReason: string | undefined;
   /** WFM time minus device time, from the last Date header (ms); undefined until an answer came. */
@@ -68,10 +78,11 @@ export class Agent {
 
   constructor(private readonly d: AgentDeps) {
     const { config, platform, log } = d;
-    // Read once: not on every poll. A new CA file takes effect at the next start.
-    const tls = config.wfm.caFile ? { ca: readFileSync(config.wfm.caFile, "utf8") } : undefined;
+    // Read once, not on every poll; a new CA file takes effect at the next start.
+    const tls = d.tls ?? loadWfmTls(config.wfm.caFile);
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    this.store = StateStore.open(platform.openDatabase(join(config.dataDir, "state.db")), systemClock());
+    // Throws STORE_CORRUPT (damaged file, checked before use) or STORE_UNAVAILABLE, naming the file.
+    this.store = d.store ?? StateStore.openFile((path) => platform.openDatabase(path), stateDbPath(config.dataDir), systemClock());
     this.journal = new Journal(this.store.db);
     this.client = new WfmClient({
       baseUrl: config.wfm.url.replace(/\/+$/, ""),
@@ -118,9 +129,11 @@ export class Agent {
     log.info({ deployments: applied.length, manifestVersion: this.store.lastManifestVersion()?.toString() ?? null, pendingReports: this.journal.counts().pending }, "agent starting");
     this.sender.wake();
     await this.queue.run(() => this.engine.reconcileStored("boot", this.abort.signal, true));
+    // Stopped during the boot reconcile (SIGTERM at start): arm no timer that would outlive stop().
+    if (this.stopped) return;
     this.schedulePoll(0);
     if (this.d.config.reconcile.driftInterval > 0) {
-      this.driftTimer = setInterval(() => void this.checkDrift(), this.d.config.reconcile.driftInterval);
+      this.driftTimer = every(this.d.config.reconcile.driftInterval, () => void this.checkDrift());
     }
   }
 
@@ -138,10 +151,10 @@ export class Agent {
 
   private schedulePoll(delayMs: number): void {
     if (this.stopped) return;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer?.cancel();
     this.nextPollAtMs = Date.now() + delayMs;
-    // setTimeout runs on the monotonic clock: a wall-clock jump neither fires nor freezes polls.
-    this.pollTimer = setTimeout(() => {
+    // The timer runs on the monotonic clock: a wall-clock jump neither fires nor freezes polls.
+    this.pollTimer = after(delayMs, () => {
       const interval = nextPollDelay(this.d.config.poll.interval, this.d.config.poll.jitter, this.d.random);
       const comms = this.communication();
       if (!comms.allowed) {
@@ -153,7 +166,7 @@ export class Agent {
       if (this.quietReason) this.d.log.info({ after: this.quietReason }, "polling resumes");
       this.quietReason = undefined;
       void this.queue.run(() => this.pollOnce()).finally(() => this.schedulePoll(interval));
-    }, delayMs);
+    });
   }
 
   /** The WFM's Date header tells how far our clock is off (devices often boot without an RTC). */
@@ -223,8 +236,8 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    if (this.driftTimer) clearInterval(this.driftTimer);
+    this.pollTimer?.cancel();
+    this.driftTimer?.cancel();
     this.sender.stop();
     this.abort.abort(new Error("agent stopping"));
     await this.queue.idle().catch(() => {});

@@ -10,13 +10,14 @@
  * that work in the background and returns; nothing in it ever throws: every
  * failure is logged with its code and retried.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
 import { collectCapabilities } from "../capabilities/collect.ts";
 import { resolveDeviceId } from "../capabilities/device-facts.ts";
 import { reportCapabilities } from "../capabilities/report.ts";
 import { FsView } from "../capabilities/sysfs.ts";
 import type { Config } from "../config/schema.ts";
+import { loadWfmTls, type WfmTls } from "../config/wfm-tls.ts";
 import { asAgentError } from "../errors/index.ts";
 import { loadOrCreateIdentity, type DeviceIdentity } from "../identity/load-or-create.ts";
 import { createRequestSigner } from "../identity/request-signer.ts";
@@ -54,9 +55,14 @@ export async function loadDeviceIdentity(config: Config, log: Logger, fsRoot = "
   return { identity, deviceId };
 }
 
-/** The platform's fetch, trusting `caFile` beside the system store (read per request, so a rotated file is picked up). */
+/**
+ * The platform's fetch, trusting `caFile` beside the system store. The file is
+ * read once (src/config/wfm-tls.ts), not per request; throws CA_FILE_INVALID
+ * naming it when it is missing or not PEM.
+ */
 export function wfmFetch(platform: Platform, caFile: string | null): FetchFn {
-  return (url, init) => platform.fetch(url, init, caFile ? { ca: readFileSync(caFile, "utf8") } : undefined);
+  const tls = loadWfmTls(caFile);
+  return (url, init) => platform.fetch(url, init, tls);
 }
 
 export interface PrepareIdentityOptions {
@@ -93,6 +99,8 @@ export interface PreparedIdentity {
   caFile: string | null;
   /** `config` with wfm.caFile set to caFile: give this one to the Agent. */
   config: Config;
+  /** caFile's content, read and checked once: give this to the Agent too (undefined: system store only). */
+  tls: WfmTls | undefined;
   /** Starts onboarding (unless wfm.clientId is set) and the capabilities reports, in the background. */
   afterStart(agent: AfterStartAgent): Promise<void>;
   /** Resolves when onboarding and the first capabilities report attempt are over (or stopped). */
@@ -109,6 +117,7 @@ export async function prepareIdentity(opts: PrepareIdentityOptions): Promise<Pre
   const { identity, deviceId } = await loadDeviceIdentity(opts.config, ilog, opts.fsRoot);
   const caFile = await ensureTrustedCa({ config: opts.config, platform, log: ilog });
   const config: Config = { ...opts.config, wfm: { ...opts.config.wfm, caFile } };
+  const tls = loadWfmTls(caFile, opts.config.wfm.caFile ? "wfm.caFile" : "wfm.trustOnFirstUse (the CA kept in dataDir)");
 
   const configured = config.wfm.clientId ?? undefined;
   let store = opts.store;
@@ -193,6 +202,7 @@ export async function prepareIdentity(opts: PrepareIdentityOptions): Promise<Pre
     clientId,
     caFile,
     config,
+    tls,
     async afterStart(agent) {
       if (agentRef) throw new Error("afterStart called twice");
       agentRef = agent;

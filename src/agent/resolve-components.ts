@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ResolvedComponent } from "../../runtimes/types.ts";
 import type { Config } from "../config/schema.ts";
+import { loadWfmTls } from "../config/wfm-tls.ts";
 import { AgentError } from "../errors/index.ts";
 import { checkComposePolicy, parseDotEnv } from "../packages/compose-policy.ts";
 import { checkFreeSpace, resolvePackage } from "../packages/index.ts";
@@ -16,7 +17,7 @@ import type { ComponentResolver } from "../reconcile/component-resolver.ts";
 export const ENGINE_STORAGE = ["/var/lib/containers/storage", "/var/lib/docker"];
 
 export function packageResolver(config: Config, platform: Platform, engineStorage: readonly string[] = ENGINE_STORAGE): ComponentResolver {
-  const tls = config.wfm.caFile ? { ca: readFileSync(config.wfm.caFile, "utf8") } : undefined;
+  const tls = loadWfmTls(config.wfm.caFile); // read once per process (src/config/wfm-tls.ts), shared with the Agent
   return async (deployment, component, signal): Promise<ResolvedComponent> => {
     if (!component.packageLocation) {
       throw new AgentError("PACKAGE_INVALID", `component ${component.name} has no packageLocation`);

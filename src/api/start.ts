@@ -2,14 +2,14 @@
  * Starts the local API beside a running agent. The `run` command imports this
  * file lazily, and only when api.enabled, so a disabled API costs nothing.
  */
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import type { Agent } from "../agent/agent.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Platform } from "../platform/types.ts";
 import { agentStatusSource } from "./agent-source.ts";
 import { createLocalApi } from "./app.ts";
-import { assertSafeBinding, clientBaseUrl, parseListen } from "./listen.ts";
+import { assertSafeBinding, boundSocket, clientBaseUrl, parseListen, releaseSocketPath } from "./listen.ts";
 
 export interface StartLocalApiOptions {
   agent: Agent;
@@ -33,9 +33,9 @@ export function startLocalApi({ agent, config, platform, log, clientId }: StartL
   const app = createLocalApi(agentStatusSource(agent, { config, executablePath: platform.executablePath(), clientId }), { token: config.api.token });
   const fetch = (req: Request, peer: { address: string | null }) => app.fetch(req, { peer });
   if (target.kind === "unix") {
-    // A socket left by a crashed run would make the bind fail.
-    rmSync(target.path, { force: true });
+    // Nothing is removed here: `run` clears only a stale socket first (claimSocketPath); anything else makes the bind fail.
     const server = platform.serve(fetch, { hostname: "", port: 0, unix: target.path });
+    const bound = boundSocket(target.path);
     // Owner and group only: the group is how a field engineer's account is let in.
     chmodSync(target.path, 0o660);
     log.info({ listen: `unix:${target.path}` }, "local API listening");
@@ -43,7 +43,7 @@ export function startLocalApi({ agent, config, platform, log, clientId }: StartL
       url: `unix:${target.path}`,
       stop: async () => {
         await server.stop();
-        rmSync(target.path, { force: true });
+        releaseSocketPath(target.path, bound);
       },
     };
   }

@@ -3,14 +3,17 @@
  * then --set flags, validated once. Every error names the key, the bad value and
  * where it came from (file, variable or flag).
  */
-import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import YAML from "yaml";
 import { AgentError } from "../errors/index.ts";
+import { FileReadError, readRegularFile } from "../util/bounded-file.ts";
+import { crossKeyProblems } from "./rules.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/margo-agent/config.yaml";
 const ENV_PREFIX = "MARGO_AGENT_";
+/** The shipped, fully commented file is ~6 KiB; a config near this bound is a mistake (or /dev/zero). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export interface ConfigSources {
   /** Path of the YAML file; undefined means defaults only. */
@@ -60,10 +63,42 @@ function getPath(target: unknown, key: string): unknown {
   return key.split(".").reduce<unknown>((node, part) => (node && typeof node === "object" ? (node as Record<string, unknown>)[part] : undefined), target);
 }
 
-/** A scalar from an env var or flag, typed the way YAML would type it ("true", "30", "null"). */
-function scalar(text: string): unknown {
+type SchemaNode = { type?: string; wrapped?: SchemaNode; entries?: Record<string, SchemaNode>; options?: (SchemaNode | string)[] };
+
+/** The schema of one leaf key (wfm.clientId → its string schema), without optional/nullable wrappers. */
+function leafSchema(key: string): SchemaNode | undefined {
+  let node: SchemaNode | undefined = ConfigSchema as unknown as SchemaNode;
+  for (const part of key.split(".")) {
+    while (node?.wrapped) node = node.wrapped;
+    node = node?.entries?.[part];
+  }
+  while (node?.wrapped) node = node.wrapped;
+  return node;
+}
+
+/** The scalar kinds a leaf takes: picklists and durations ("30s" or 30) take text. */
+function acceptedKinds(node: SchemaNode | undefined): Set<string> {
+  if (!node?.type) return new Set();
+  if (node.type === "union") return new Set((node.options ?? []).flatMap((o) => [...acceptedKinds(typeof o === "string" ? undefined : o)]));
+  if (node.type === "picklist") return new Set(["string"]);
+  return new Set([node.type]);
+}
+
+/**
+ * An environment variable's or flag's text, typed by what the key expects, not
+ * by YAML's guesses: MARGO_AGENT_API_TOKEN=null is the string "null" (refused as
+ * too short), not null (which silently turned the token off), and a clientId
+ * 007 stays "007" (YAML made it the number 7). Numbers and booleans must be
+ * written as such; lists and mappings are YAML flow text ("[sat, sun]").
+ */
+function typedValue(key: string, text: string): unknown {
+  const kinds = acceptedKinds(leafSchema(key));
+  if (kinds.has("string")) return text;
+  if (kinds.has("boolean") && /^(true|false)$/i.test(text.trim())) return text.trim().toLowerCase() === "true";
+  if (kinds.has("number") && /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(text.trim())) return Number(text.trim());
+  if (kinds.has("boolean") || kinds.has("number")) return text; // refused by the schema, quoting the text
   try {
-    const parsed = YAML.parse(text);
+    const parsed = YAML.parse(text, { maxAliasCount: 0 });
     return parsed === undefined ? text : parsed;
   } catch {
     return text;
@@ -73,9 +108,12 @@ function scalar(text: string): unknown {
 function readYaml(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = new TextDecoder("utf-8", { fatal: true }).decode(readRegularFile(file, MAX_CONFIG_BYTES));
   } catch (err) {
-    throw new AgentError("CONFIG_NOT_FOUND", `config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
+    if (!(err instanceof FileReadError)) throw new AgentError("CONFIG_INVALID", `config: ${file} is not UTF-8 text`, { file });
+    if (err.problem === "missing") throw new AgentError("CONFIG_NOT_FOUND", `config: cannot read ${file}: ENOENT`, { file });
+    if (err.problem === "unreadable") throw new AgentError("CONFIG_NOT_FOUND", `config: ${err.message}`, { file });
+    throw new AgentError("CONFIG_INVALID", `config: ${err.message}${err.problem === "too-large" ? " (a configuration is a few KiB)" : ""}`, { file });
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -95,7 +133,22 @@ function readYaml(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+export interface LoadedConfig {
+  config: Config;
+  /** Where each key's value came from, for messages about it: the file, a variable or a flag. */
+  sourceOf(key: string): string;
+}
+
 export function loadConfig(sources: ConfigSources): Config {
+  return loadConfigWithSources(sources).config;
+}
+
+/**
+ * The configuration, or AgentError CONFIG_INVALID listing every problem. The
+ * schema and the rules across keys are the whole of what "valid" means: every
+ * command, `config check` and `run` included, gets the same answer here.
+ */
+export function loadConfigWithSources(sources: ConfigSources): LoadedConfig {
   const raw: Record<string, unknown> = sources.file ? readYaml(sources.file) : {};
   const origin = new Map<string, string>(); // key → where its value came from, for error messages
   const keys = configKeys();
@@ -109,7 +162,7 @@ export function loadConfig(sources: ConfigSources): Config {
       problems.push(`${name}: unknown variable; see 'margo-agent config keys' for the list`);
       continue;
     }
-    setPath(raw, key, scalar(value));
+    setPath(raw, key, typedValue(key, value));
     origin.set(key, `environment variable ${name}`);
   }
   for (const item of sources.sets ?? []) {
@@ -119,15 +172,16 @@ export function loadConfig(sources: ConfigSources): Config {
       problems.push(`--set ${item}: unknown key ${JSON.stringify(key)}; see 'margo-agent config keys' for the list`);
       continue;
     }
-    setPath(raw, key, scalar(item.slice(eq + 1)));
+    setPath(raw, key, typedValue(key, item.slice(eq + 1)));
     origin.set(key, `--set ${key}`);
   }
 
+  const sourceOf = (key: string) => origin.get(key) ?? sources.file ?? "defaults";
   const result = v.safeParse(ConfigSchema, raw);
   if (!result.success) {
     for (const issue of result.issues) {
       const key = v.getDotPath(issue) ?? "(top level)";
-      const where = origin.get(key) ?? sources.file ?? "defaults";
+      const where = sourceOf(key);
       const value = getPath(raw, key);
       if (issue.type === "strict_object") {
         problems.push(`${key}: unknown key (in ${where}); known keys here: ${siblings(keys, key).join(", ")}`);
@@ -138,8 +192,11 @@ export function loadConfig(sources: ConfigSources): Config {
       }
     }
   }
+  if (result.success && problems.length === 0) {
+    for (const p of crossKeyProblems(result.output)) problems.push(`${p.key}: ${JSON.stringify(p.value)} ${p.message} (in ${sourceOf(p.key)})`);
+  }
   if (problems.length > 0) {
     throw new AgentError("CONFIG_INVALID", `config: ${problems.join("; ")}`, { problems, file: sources.file });
   }
-  return (result as { output: Config }).output;
+  return { config: (result as { output: Config }).output, sourceOf };
 }

@@ -7,8 +7,15 @@ import * as v from "valibot";
 import { DAYS, isValidTimeZone } from "../schedule/windows.ts";
 import { parseDuration } from "../util/duration.ts";
 import { parseSize } from "../util/size.ts";
+import { readListen } from "./listen.ts";
 
-const duration = (fallback: string) =>
+/**
+ * Every duration has a floor and a ceiling: a 0s retry cap hammered a failing
+ * WFM hundreds of times a second, and a 30d interval overflowed the timer and
+ * polled continuously (src/util/timer.ts waits out any delay, but no setting
+ * should need it). `off` lets 0 mean "disabled" where the key documents that.
+ */
+const duration = (fallback: string, bounds: { min: number; max: number; text: string; off?: boolean }) =>
   v.optional(
     v.pipe(
       v.union([v.string(), v.number()], "must be a duration such as 30s, 5m or 1h30m"),
@@ -18,11 +25,20 @@ const duration = (fallback: string) =>
           addIssue({ message: "must be a duration such as 30s, 5m or 1h30m" });
           return NEVER;
         }
+        if (bounds.off && ms === 0) return 0;
+        if (!(ms >= bounds.min && ms <= bounds.max)) {
+          addIssue({ message: `must be ${bounds.off ? "0 (off) or " : ""}between ${bounds.text}` });
+          return NEVER;
+        }
         return ms;
       }),
     ),
     fallback,
   );
+
+const SECOND = 1000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 const size = (fallback: string) =>
   v.optional(
@@ -40,24 +56,39 @@ const size = (fallback: string) =>
     fallback,
   );
 
-const httpUrl = v.pipe(
+/**
+ * The WFM base URL: every request path is appended to it, so it must be a bare
+ * origin plus path. Credentials in it would be logged and sent everywhere; a
+ * query or fragment would end up in the middle of every request URL.
+ */
+const wfmUrl = v.pipe(
   v.string("must be a URL"),
-  v.check((s) => {
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const text = dataset.value;
+    let u: URL;
     try {
-      const u = new URL(s);
-      return (u.protocol === "https:" || u.protocol === "http:") && !u.username && !u.password;
+      u = new URL(text);
     } catch {
-      return false;
+      addIssue({ message: "must be an http(s) URL, e.g. https://wfm.example.com" });
+      return;
     }
-  }, "must be an http(s) URL without credentials, e.g. https://wfm.example.com"),
+    const authority = text.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0] ?? "";
+    if (u.protocol !== "https:" && u.protocol !== "http:") addIssue({ message: "must be an http(s) URL, e.g. https://wfm.example.com" });
+    else if (!u.hostname) addIssue({ message: "must name a host" });
+    else if (u.username || u.password || authority.includes("@")) addIssue({ message: "must not carry credentials (user:password@); the device authenticates by its signature" });
+    else if (text.includes("#")) addIssue({ message: "must not have a #fragment" });
+    else if (text.includes("?")) addIssue({ message: "must not have a ?query: request paths are appended to it" });
+  }),
 );
 
 const listen = v.pipe(
   v.string(),
-  v.check(
-    (s) => s.startsWith("unix:") || /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s),
-    "must be HOST:PORT (e.g. 127.0.0.1:7480) or unix:/path/to.sock",
-  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const t = readListen(dataset.value);
+    if ("problem" in t) addIssue({ message: t.problem });
+  }),
 );
 
 const timeWindow = v.strictObject({
@@ -74,13 +105,13 @@ const deviceIdText = v.pipe(
 
 export const ConfigSchema = v.strictObject({
   wfm: v.strictObject({
-      url: httpUrl,
+      url: wfmUrl,
       caFile: v.optional(v.nullable(nonEmpty), null),
       /** Until onboarding lands: a clientId assigned out of band. */
       clientId: v.optional(v.nullable(v.pipe(nonEmpty, v.regex(/^[A-Za-z0-9._~-]+$/, "must be URL-safe"))), null),
       /** Plain http:// is refused unless this is true, and even then only towards a loopback WFM (the dev WFM). */
       allowInsecureHttp: v.optional(v.boolean(), false),
-      requestTimeout: duration("30s"),
+      requestTimeout: duration("30s", { min: SECOND, max: HOUR, text: "1s and 1h" }),
       /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (PROTOCOL.md §1.2). */
       trustOnFirstUse: v.optional(v.boolean(), false),
     }),
@@ -105,7 +136,8 @@ export const ConfigSchema = v.strictObject({
   ),
   poll: v.optional(
     v.strictObject({
-      interval: duration("30s"),
+      /** At least 100ms (src/agent/poll-schedule.ts never goes below it), at most 7 days. */
+      interval: duration("30s", { min: 100, max: 7 * DAY, text: "100ms and 7d" }),
       /** Fraction of the interval added or removed at random so a fleet does not poll in lockstep. */
       jitter: v.optional(v.pipe(v.number("must be a number between 0 and 0.5"), v.minValue(0, "must be ≥ 0"), v.maxValue(0.5, "must be ≤ 0.5")), 0.1),
       /** The Margo "polling interval period": windows in which polling is allowed. Empty: always. */
@@ -126,7 +158,7 @@ export const ConfigSchema = v.strictObject({
       /** Restore the previous version of a deployment when its update fails. */
       rollback: v.optional(v.boolean(), true),
       /** How often the runtime is inspected for drift (containers stopped or removed outside the agent). */
-      driftInterval: duration("60s"),
+      driftInterval: duration("60s", { min: SECOND, max: 7 * DAY, text: "1s and 7d", off: true }),
       /** Remove named volumes when a deployment is removed. */
       removeVolumes: v.optional(v.boolean(), false),
     }),
@@ -164,7 +196,8 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       /** Bound on undelivered reports; beyond it intermediate reports are compacted (latest and failed kept). */
       maxEntries: v.optional(v.pipe(v.number(), v.integer("must be an integer"), v.minValue(10, "must be ≥ 10")), 10_000),
-      retryMax: duration("5m"),
+      /** The longest wait between report attempts; attempts start 1s apart, so the cap is at least that. */
+      retryMax: duration("5m", { min: SECOND, max: DAY, text: "1s and 1d" }),
     }),
     {},
   ),
@@ -173,7 +206,17 @@ export const ConfigSchema = v.strictObject({
       enabled: v.optional(v.boolean(), true),
       listen: v.optional(listen, "127.0.0.1:7480"),
       /** Bearer token; required when listening on a non-loopback address. */
-      token: v.optional(v.nullable(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))), null),
+      token: v.optional(
+        v.nullable(
+          v.pipe(
+            v.string(),
+            v.minLength(16, "must be at least 16 characters"),
+            // It travels as `Authorization: Bearer <token>`: spaces would split it, and whitespace only is no secret.
+            v.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces or control characters"),
+          ),
+        ),
+        null,
+      ),
     }),
     {},
   ),

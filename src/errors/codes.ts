@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   // configuration and start-up
   CONFIG_INVALID: "A configuration value is missing or invalid; the message names the key, the value and the file.",
   CONFIG_NOT_FOUND: "The configuration file named with --config does not exist or cannot be read.",
+  CA_FILE_INVALID: "The CA file the WFM is verified with (wfm.caFile, or the trust-on-first-use copy) is missing, unreadable or holds no valid PEM certificate; the message names the file.",
+  DATA_DIR_IN_USE: "Another margo-agent process holds the data directory's lock; the message names the directory and that process's pid.",
   // desired state
   WFM_UNREACHABLE: "The WFM could not be reached (DNS, connection refused, TLS, timeout).",
   WFM_HTTP_ERROR: "The WFM answered with an unexpected HTTP status.",
@@ -31,6 +33,11 @@ export const ERROR_CODES = {
   PACKAGE_INVALID: "A component package is neither a compose file nor a .tar.gz holding one.",
   PACKAGE_SIGNATURE_INVALID: "A component package's detached PGP signature is missing or does not verify against keyLocation.",
   PACKAGE_INSECURE_URL: "A package URL uses plain http and insecure packages are not allowed by the configuration.",
+  // OCI registries (components named by repository: oci://… and revision)
+  REGISTRY_UNAUTHORIZED: "An OCI registry or its token service refused access: credentials missing (registries.authFile), wrong, or without pull rights for the repository.",
+  REGISTRY_UNREACHABLE: "No OCI registry endpoint (mirrors, then the origin) could be reached: connection, TLS, timeout or an unexpected HTTP status.",
+  ARTIFACT_NOT_FOUND: "The registry has no such repository, tag, digest or blob.",
+  ARTIFACT_INVALID: "An OCI artifact is not a valid package of its kind: wrong artifactType or layer media type, not exactly one layer, a malformed manifest, or an archive that breaks the Margo layout (one top-level directory holding compose.yaml).",
   DISK_SPACE_LOW: "Free space on the data directory or engine storage is below the configured reserve.",
   // engines
   ENGINE_NOT_FOUND: "The container engine or compose tool is not installed.",
@@ -46,12 +53,21 @@ export const ERROR_CODES = {
   DRIFT_RESTORED: "A component changed outside the agent (stopped, removed) and was restored.",
   // state and reporting
   STORE_TAMPERED: "A stored ApplicationDeployment no longer matches its digest; it is not re-applied.",
-  STORE_CORRUPT: "The state database failed its integrity check.",
+  STORE_CORRUPT: "The state database is not a database or failed its integrity check at start; the agent exits. The message names the file; README (Durability) says what an operator may do.",
+  STORE_UNAVAILABLE: "The state database cannot be opened or written (permissions, a read-only or full file system, an I/O error); the file is not damaged. The message names it and SQLite's reason.",
   REPORT_REJECTED: "The WFM rejected a status report (400/422); it is parked, not retried.",
   IDENTITY_REJECTED: "The WFM answered 401/403: the device's signature, certificate or onboarding is not accepted.",
   IDENTITY_INVALID: "The device key or certificate file is missing, unreadable, malformed or the two do not match; the message names the file.",
   ONBOARDING_PENDING: "The WFM has not approved this device yet (403 on onboarding); retried with backoff.",
   CLOCK_SKEW: "The device clock differs from the WFM's Date header by more than the signature window.",
+  // rc3 identity and trust (docs/identity-rc3.md)
+  SVID_EXPIRING: "The agent's X.509-SVID expires soon (or has expired); the device's provisioning must renew it before its notAfter.",
+  WFM_IDENTITY_MISMATCH: "The WFM's certificate does not carry exactly the SPIFFE ID spiffe://<trust-domain>/margo/wfm/<wfm-id> named by the agent's own SVID; the connection is refused.",
+  CLIENT_IDENTITY_REFUSED: "(dev WFM) A client certificate's SPIFFE ID is not of this WFM's client form spiffe://<trust-domain>/margo/wfm/<wfm-id>/client/<id>; the connection is refused.",
+  TRUST_BUNDLE_INVALID: "A trust bundle or discovery document is malformed, holds no X.509 anchor, or names another trust domain; it is refused and the current bundle stays in use.",
+  TRUST_BUNDLE_REGRESSION: "A fetched SPIFFE bundle has a lower spiffe_sequence than the bundle held (possible rollback); it is refused and the current bundle stays in use.",
+  TRUST_BUNDLE_UNREACHABLE: "The trust discovery document or SPIFFE bundle could not be fetched; the cached bundle stays in use and the fetch is retried.",
+  TRUST_BUNDLE_MISSING: "No trust bundle is available yet (no wfm.caFile, none cached, discovery not answered): the WFM's certificate cannot be verified, so nothing is sent.",
   // local API (answers to the field engineer's requests, never sent to the WFM)
   API_UNAUTHORIZED: "A local API request lacks the bearer token api.token, or carries a wrong one.",
   API_FORBIDDEN: "A local API request is not allowed from where it came (e.g. POST /v1/sync from the network with no api.token configured).",

@@ -10,6 +10,7 @@ import type { AppliedDeployment } from "../model/applied.ts";
 import type { Clock } from "../util/clock.ts";
 import type { SqlDatabase } from "../platform/types.ts";
 import type { ComponentStatus, DeploymentState, StatusError } from "../model/states.ts";
+import { assertIntact, guardStoreErrors } from "./integrity.ts";
 import { MIGRATIONS, PRAGMAS, SCHEMA_VERSION } from "./schema.ts";
 
 
@@ -62,21 +63,42 @@ export class StateStore {
     this.journal = new Journal(db, clock);
   }
 
-  /** Opens (and migrates) the database. Read-only openers skip migrations. */
-  static open(db: SqlDatabase, clock: Clock, opts: { readonly?: boolean } = {}): StateStore {
+  /**
+   * Opens (and migrates) the database. The writer checks its integrity first
+   * (src/store/integrity.ts) and throws AgentError STORE_CORRUPT naming `path`;
+   * read-only openers (the CLI) skip the check and the migrations.
+   */
+  static open(db: SqlDatabase, clock: Clock, opts: { readonly?: boolean; path?: string } = {}): StateStore {
+    const path = opts.path ?? "the state database";
     if (!opts.readonly) {
-      db.exec(PRAGMAS);
-      const current = Number(db.prepare<{ user_version: number }>("PRAGMA user_version").get()?.user_version ?? 0);
-      for (let v = current; v < SCHEMA_VERSION; v++) {
-        db.transaction(() => {
-          db.exec(MIGRATIONS[v]!);
-          db.exec(`PRAGMA user_version = ${v + 1}`);
-        });
-      }
+      guardStoreErrors(path, () => {
+        db.exec("PRAGMA busy_timeout = 5000;");
+        // Before anything writes: migrating or switching the journal mode of a damaged file makes it worse.
+        assertIntact(db, path);
+        db.exec(PRAGMAS);
+        const current = Number(db.prepare<{ user_version: number }>("PRAGMA user_version").get()?.user_version ?? 0);
+        for (let v = current; v < SCHEMA_VERSION; v++) {
+          db.transaction(() => {
+            db.exec(MIGRATIONS[v]!);
+            db.exec(`PRAGMA user_version = ${v + 1}`);
+          });
+        }
+      });
     } else {
       db.exec("PRAGMA busy_timeout = 2000;");
     }
     return new StateStore(db, clock);
+  }
+
+  /** Opens the file at `path` for writing: open errors and corruption come back as AgentError naming it. */
+  static openFile(openDatabase: (path: string) => SqlDatabase, path: string, clock: Clock): StateStore {
+    const db = guardStoreErrors(path, () => openDatabase(path));
+    try {
+      return StateStore.open(db, clock, { path });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   getMeta(key: string): string | undefined {

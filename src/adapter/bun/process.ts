@@ -1,4 +1,5 @@
 import type { ProcessResult, RunOptions } from "../../platform/types.ts";
+import { after } from "../../util/timer.ts";
 
 export async function run(argv: string[], opts: RunOptions = {}): Promise<ProcessResult> {
   let proc: ReturnType<typeof Bun.spawn>;
@@ -19,7 +20,8 @@ export async function run(argv: string[], opts: RunOptions = {}): Promise<Proces
     killed = true;
     proc.kill("SIGKILL");
   };
-  const timer = opts.timeoutMs ? setTimeout(kill, opts.timeoutMs) : undefined;
+  // The timeout may come from a component's `timeout` in the WFM's YAML: any length must work (not 1 ms past 2^31-1).
+  const timer = opts.timeoutMs ? after(opts.timeoutMs, kill) : undefined;
   opts.signal?.addEventListener("abort", kill, { once: true });
   try {
     const [stdout, stderr, code] = await Promise.all([
@@ -29,7 +31,7 @@ export async function run(argv: string[], opts: RunOptions = {}): Promise<Proces
     ]);
     return { code, stdout, stderr, killed };
   } finally {
-    if (timer) clearTimeout(timer);
+    timer?.cancel();
     opts.signal?.removeEventListener("abort", kill);
   }
 }

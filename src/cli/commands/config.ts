@@ -3,7 +3,7 @@ import { AgentError } from "../../errors/index.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { configFromFlags } from "../load-config.ts";
+import { runnableConfig } from "../load-config.ts";
 
 export const configCommand: Command = {
   name: "config",
@@ -11,9 +11,10 @@ export const configCommand: Command = {
   usage: `Usage: margo-agent config check [--config FILE] [--json]
        margo-agent config keys
 
-check   validates the configuration (file, environment, flags) and prints the
-        effective values; exit 0 when valid, 3 when not, with every problem
-        named by key, value and source.
+check   validates the configuration (file, environment, flags) and the files
+        it names (wfm.caFile, identity.keyFile/certFile) exactly as 'run' does,
+        and prints the effective values; exit 0 when valid, 3 when not, with
+        every problem named by key, value and source.
 keys    lists every key with its environment variable.
 
 ${CONFIG_FLAGS_HELP}`,
@@ -33,7 +34,7 @@ ${CONFIG_FLAGS_HELP}`,
       return EXIT.USAGE;
     }
     try {
-      const { config, file } = configFromFlags(values);
+      const { config, file } = runnableConfig(values);
       const shown = { ...config, api: { ...config.api, token: config.api.token ? "[set]" : null } };
       if (values.json) console.log(JSON.stringify({ valid: true, file: file ?? null, config: shown }));
       else console.log(`config OK${file ? ` (${file})` : " (defaults and environment only)"}\n${JSON.stringify(shown, null, 2)}`);

@@ -4,18 +4,17 @@ import { bunPlatform } from "../../adapter/bun/index.ts";
 import { systemClock } from "../../agent/clock.ts";
 import { loadDeviceIdentity, wfmFetch } from "../../agent/identity-setup.ts";
 import { BUILD } from "../../build-info.ts";
-import { AgentError, asAgentError } from "../../errors/index.ts";
+import { asAgentError } from "../../errors/index.ts";
 import { createRequestSigner } from "../../identity/request-signer.ts";
 import { createLogger } from "../../log.ts";
 import { CLIENT_ID_META, onboard } from "../../onboarding/index.ts";
 import { ensureTrustedCa } from "../../onboarding/trust-on-first-use.ts";
-import { isLoopbackHost } from "../../protocol/urls.ts";
 import { WfmClient } from "../../protocol/wfm-client.ts";
 import { StateStore } from "../../store/state-store.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { commandConfig } from "../load-config.ts";
+import { runnableCommandConfig } from "../load-config.ts";
 
 export const onboardCommand: Command = {
   name: "onboard",
@@ -39,14 +38,10 @@ approval, certificate refused, WFM unreachable), 3 invalid configuration.`,
       console.log(this.usage);
       return EXIT.OK;
     }
-    const loaded = commandConfig(values, "onboard");
+    // The same validation as `run` (plain http to a non-loopback WFM, a missing CA file, … exit 3).
+    const loaded = runnableCommandConfig(values, "onboard");
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
-    const wfm = new URL(config.wfm.url);
-    if (wfm.protocol === "http:" && !(config.wfm.allowInsecureHttp && isLoopbackHost(wfm.hostname))) {
-      console.error(`wfm.url: plain http is refused (${config.wfm.url}); use https, or for a loopback development WFM set wfm.allowInsecureHttp: true`);
-      return EXIT.CONFIG;
-    }
     // stdout carries only the clientId; logs go to stderr.
     const log = createLogger(config.log.level, 2);
     if (config.wfm.clientId) {
@@ -59,9 +54,10 @@ approval, certificate refused, WFM unreachable), 3 invalid configuration.`,
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     let store: StateStore;
     try {
-      store = StateStore.open(platform.openDatabase(join(config.dataDir, "state.db")), systemClock());
+      store = StateStore.openFile((path) => platform.openDatabase(path), join(config.dataDir, "state.db"), systemClock());
     } catch (err) {
-      console.error(`cannot open the state database in ${config.dataDir}: ${String(err)}`);
+      const e = asAgentError(err);
+      console.error(`${e.code}: ${e.message}`);
       return EXIT.FAILURE;
     }
     try {

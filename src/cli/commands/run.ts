@@ -1,16 +1,29 @@
+import { mkdirSync } from "node:fs";
 import { chooseRuntime } from "../../agent/choose-runtime.ts";
-import { Agent } from "../../agent/agent.ts";
-import { prepareIdentity } from "../../agent/identity-setup.ts";
+import { Agent, stateDbPath } from "../../agent/agent.ts";
+import { systemClock } from "../../agent/clock.ts";
+import { prepareIdentity, type PreparedIdentity } from "../../agent/identity-setup.ts";
 import { packageResolver } from "../../agent/resolve-components.ts";
 import { BUILD } from "../../build-info.ts";
 import { bunPlatform } from "../../adapter/bun/index.ts";
+import { parseListen } from "../../config/listen.ts";
 import { AgentError } from "../../errors/index.ts";
-import { createLogger } from "../../log.ts";
-import { isLoopbackHost } from "../../protocol/urls.ts";
+import { createLogger, type Logger } from "../../log.ts";
+import { lockDataDir, type DataDirLock } from "../../store/data-dir-lock.ts";
+import { isCorruption } from "../../store/integrity.ts";
+import { StateStore } from "../../store/state-store.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
-import { commandConfig } from "../load-config.ts";
+import { runnableCommandConfig } from "../load-config.ts";
+
+/** A start-up failure as one fatal log line with its code (and the file, dir or pid in its details). */
+function fatal(log: Logger, err: unknown, what: string): AgentError {
+  // SQLite errors that escape the store's own checks (damage found later in the boot reconcile) are still STORE_CORRUPT.
+  const e = err instanceof AgentError ? err : new AgentError(isCorruption(err) ? "STORE_CORRUPT" : "INTERNAL", String((err as Error)?.message ?? err), {}, { cause: err });
+  log.fatal({ ...e.details, code: e.code, stage: what, ...(e.code === "INTERNAL" ? { err: String((err as Error)?.stack ?? err) } : {}) }, `cannot start: ${e.message}`);
+  return e;
+}
 
 export const runCommand: Command = {
   name: "run",
@@ -20,43 +33,86 @@ export const runCommand: Command = {
 Runs the agent in the foreground: restores the last applied desired state,
 polls the WFM, reconciles the container runtime and reports deployment
 status. Logs are JSON lines on stdout. Stops cleanly on SIGTERM or SIGINT.
+One agent per data directory: a second one on the same dataDir exits at once.
 
 Options:
 ${CONFIG_FLAGS_HELP}
       --simulated-delay MS   with runtime simulated: pretend work per component (default 0)
 
-Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
+Exit codes: 0 stopped by a signal, 1 could not start (the log line says why,
+with its code: STORE_CORRUPT, DATA_DIR_IN_USE, IDENTITY_INVALID, …), 3 invalid
+configuration (the same verdict as 'margo-agent config check').`,
   async run(argv) {
     const { values } = parse(argv, { ...CONFIG_FLAGS, "simulated-delay": { type: "string" } });
     if (values.help) {
       console.log(this.usage);
       return EXIT.OK;
     }
-    const loaded = commandConfig(values, "run");
+    // The same validation as `config check`: schema, rules across keys, and the files it names.
+    const loaded = runnableCommandConfig(values, "run");
     if ("exit" in loaded) return loaded.exit;
     let { config } = loaded;
     const log = createLogger(config.log.level);
     // A promise nobody awaited must not take the agent down; it is a bug, logged as one.
     process.on("unhandledRejection", (reason) => log.error({ code: "INTERNAL", err: String((reason as Error)?.stack ?? reason) }, "unhandled rejection"));
-    const wfm = new URL(config.wfm.url);
-    if (wfm.protocol === "http:" && !(config.wfm.allowInsecureHttp && isLoopbackHost(wfm.hostname))) {
-      log.fatal({ code: "CONFIG_INVALID" }, `wfm.url: plain http is refused (${config.wfm.url}); use https, or for a loopback development WFM set wfm.allowInsecureHttp: true`);
-      return EXIT.CONFIG;
-    }
     const platform = bunPlatform;
-    let identity;
+    // Listen for SIGTERM/SIGINT from the start: one arriving during the boot reconcile stops
+    // the agent cleanly (exit 0) instead of killing it with the default action (exit 143).
+    let signalled: string | undefined;
+    const stopRequested = new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        if (signalled) return;
+        signalled = signal;
+        log.info({ signal }, "stopping");
+        resolve();
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+    });
+
+    // Everything that might keep the process alive is stopped on the way out: a start that
+    // fails must end the process (exit 1, so systemd's Restart=on-failure acts), not leave
+    // the local API answering 503 with nothing behind it.
+    let lock: DataDirLock | undefined;
+    let store: StateStore | undefined;
+    let agent: Agent | undefined;
+    let identity: PreparedIdentity | undefined;
+    let api: { stop(): Promise<void> } | undefined;
+    const shutdown = async () => {
+      identity?.stop();
+      await api?.stop().catch(() => {});
+      if (agent) await agent.stop().catch(() => {});
+      else store?.close();
+      lock?.release();
+    };
+    const failed = async (err: unknown, what: string) => {
+      const e = fatal(log, err, what);
+      await shutdown();
+      return e.code === "CONFIG_INVALID" ? EXIT.CONFIG : EXIT.FAILURE;
+    };
+
     try {
-      identity = await prepareIdentity({ config, platform, log });
+      // First, before anything in dataDir is touched: one agent per data directory.
+      lock = lockDataDir((path) => platform.openDatabase(path), config.dataDir);
     } catch (err) {
-      const e = err instanceof AgentError ? err : new AgentError("INTERNAL", String(err));
-      log.fatal({ code: e.code }, `device identity: ${e.message}`);
-      return EXIT.FAILURE;
+      return failed(err, "data directory");
+    }
+    try {
+      // Second: the state database, checked for damage before the API, the runtime or the WFM are involved.
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      store = StateStore.openFile((path) => platform.openDatabase(path), stateDbPath(config.dataDir), systemClock());
+    } catch (err) {
+      return failed(err, "state database");
+    }
+    try {
+      identity = await prepareIdentity({ config, platform, log, store });
+    } catch (err) {
+      return failed(err, "device identity");
     }
     config = identity.config;
     const runtime = await chooseRuntime(config, platform, { simulatedDelayMs: Number(values["simulated-delay"] ?? 0) });
     const engine = await runtime.engineInfo();
     log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
-    let agent: Agent;
     try {
       agent = new Agent({
         config,
@@ -67,38 +123,35 @@ Exit codes: 0 stopped by a signal, 1 could not start, 3 invalid configuration.`,
         userAgent: `margo-agent/${BUILD.version}`,
         signer: identity.signer,
         clientId: identity.clientId,
+        store,
+        tls: identity.tls,
       });
     } catch (err) {
-      log.fatal({ code: "STORE_CORRUPT", err: String(err) }, "cannot open the state database");
-      return EXIT.FAILURE;
+      return failed(err, "agent");
     }
-    let api: { stop(): Promise<void> } | undefined;
     if (config.api.enabled) {
       try {
+        const target = parseListen(config.api.listen);
         const { startLocalApi } = await import("../../api/index.ts");
+        // Only a stale socket is removed; a file or a live socket at the path is refused.
+        if (target.kind === "unix") await (await import("../../api/listen.ts")).claimSocketPath(target.path);
         api = await startLocalApi({ agent, config, platform, log, clientId: identity.clientId });
       } catch (err) {
-        const e = err instanceof AgentError ? err : new AgentError("INTERNAL", String(err));
-        log.fatal({ code: e.code }, e.message);
-        await agent.stop();
-        return e.code === "CONFIG_INVALID" ? EXIT.CONFIG : EXIT.FAILURE;
+        return failed(err, "local API");
       }
     }
     // Onboarding and capabilities run in the background; the boot reconcile needs no WFM.
-    void identity.afterStart({ client: agent.client, store: agent.store, runtime, syncNow: () => agent.syncNow() });
-    await agent.start();
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, "stopping");
-        resolve();
-      };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
-    });
-    identity.stop();
-    await api?.stop();
-    await agent.stop();
+    void identity.afterStart({ client: agent.client, store: agent.store, runtime, syncNow: () => agent!.syncNow() });
+    const starting = agent.start().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    const first = await Promise.race([starting, stopRequested.then(() => "signal" as const)]);
+    if (first && first !== "signal") return failed(first.err, "agent start");
+    await stopRequested;
+    // Aborts a boot reconcile still under way; start() then returns without arming its timers.
+    await shutdown();
+    await starting;
     return EXIT.OK;
   },
 };
-

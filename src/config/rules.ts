@@ -1,0 +1,41 @@
+/**
+ * Rules that involve more than one key. They belong to the configuration, not
+ * to the command that happens to use it: `config check` must refuse exactly what
+ * `run` refuses, so both get them from loadConfig.
+ */
+import { isLoopbackHost as isLoopbackListenHost } from "../api/auth/loopback.ts";
+import { isLoopbackHost as isLoopbackUrlHost } from "../protocol/urls.ts";
+import { readListen } from "./listen.ts";
+import type { Config } from "./schema.ts";
+
+export interface RuleProblem {
+  /** The key the operator should change (the message names the other ones involved). */
+  key: string;
+  value: unknown;
+  message: string;
+}
+
+export function crossKeyProblems(config: Config): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const wfm = new URL(config.wfm.url);
+  if (wfm.protocol === "http:") {
+    if (!config.wfm.allowInsecureHttp) {
+      problems.push({ key: "wfm.url", value: config.wfm.url, message: "plain http is refused; use https, or for a loopback development WFM set wfm.allowInsecureHttp: true" });
+    } else if (!isLoopbackUrlHost(wfm.hostname)) {
+      problems.push({ key: "wfm.url", value: config.wfm.url, message: "plain http is refused towards a WFM that is not on loopback (wfm.allowInsecureHttp allows it only for 127.0.0.1, [::1] and localhost); use https" });
+    }
+  }
+  if (config.api.enabled && config.api.token === null) {
+    const target = readListen(config.api.listen);
+    if (!("problem" in target) && target.kind === "tcp" && !isLoopbackListenHost(target.hostname)) {
+      problems.push({
+        key: "api.listen",
+        value: config.api.listen,
+        message:
+          "is not a loopback address, so api.token must be set (at least 16 characters); " +
+          "or listen on 127.0.0.1 or a unix socket, or set api.enabled=false",
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,11 @@
+export { parseComponentReference, parseOciUrl, formatReference, type OciReference } from "./reference.ts";
+export { ARTIFACT_KINDS, ANNOTATION, type ArtifactKind, type ArtifactKindName } from "./media-types.ts";
+export { OciPuller, DEFAULT_PULL_LIMITS, type PullLimits, type PullerDeps, type PullOptions, type PullProgress, type PulledArtifact } from "./puller.ts";
+export { RegistryTransport, type RegistryAccess, type RegistryFetch, type Endpoint } from "./transport.ts";
+export { loadAuthFile, noCredentials, type CredentialLookup, type Credentials } from "./auth-file.ts";
+export { RegistriesConfigSchema, loadRegistryAccess, type RegistriesConfig } from "./config.ts";
+export { unpackComposeArchive, checkComposeLayout, type ComposePackage } from "./compose-archive.ts";
+export { fetchComposeComponent, type OciComponentInput, type FetchedComposeComponent } from "./component.ts";
+export { buildComposeArchive, type BuiltArchive } from "./build.ts";
+export { pushArtifact, pushBlob, putManifest, artifactManifest, type PushCtx, type PushResult, type ArtifactAnnotations } from "./push.ts";
+export type { FreeBytes } from "./disk.ts";
