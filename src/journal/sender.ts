@@ -45,6 +45,8 @@ export class StatusSender {
   private running = false;
   private stopped = false;
   private again = false;
+  /** retryNow() came while a drain was running: drain again when it ends, whatever its outcome. */
+  private retryAfterRun = false;
 
   constructor(private readonly o: SenderOptions) {}
 
@@ -67,6 +69,8 @@ export class StatusSender {
   /** Forget the backoff and try right away (operator asked, or the WFM answered a poll). */
   retryNow(): void {
     this.state.nextAttemptAtMs = undefined;
+    // A drain in flight may fail and back off after this: the request to retry must outlive it.
+    if (this.running) this.retryAfterRun = true;
     this.wake();
   }
 
@@ -93,7 +97,11 @@ export class StatusSender {
       this.schedule(nextDelay(this.state.failures, this.o.policy, {}, this.o.random));
     } finally {
       this.running = false;
-      if (this.again && !this.stopped && this.state.nextAttemptAtMs === undefined) this.wake();
+      if (this.retryAfterRun && !this.stopped) {
+        this.retryAfterRun = false;
+        this.state.nextAttemptAtMs = undefined;
+        this.wake();
+      } else if (this.again && !this.stopped && this.state.nextAttemptAtMs === undefined) this.wake();
     }
   }
 

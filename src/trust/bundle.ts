@@ -136,7 +136,9 @@ function parseSpiffe(text: string, where: string): TrustBundle {
   });
   const hint = envelope.output.spiffe_refresh_hint;
   let refreshHintSeconds: number | undefined;
-  if (typeof hint === "number" && Number.isSafeInteger(hint) && hint >= 0) refreshHintSeconds = hint;
+  // parseJsonExact gives integer literals as bigint (docs/protocol.md §4); a hint is seconds, far below 2^53.
+  if (typeof hint === "bigint" && hint >= 0n && hint <= BigInt(Number.MAX_SAFE_INTEGER)) refreshHintSeconds = Number(hint);
+  else if (typeof hint === "number" && Number.isSafeInteger(hint) && hint >= 0) refreshHintSeconds = hint;
   // A hint is advice; a malformed one falls back to the configured interval rather than refusing good anchors.
   else if (hint !== undefined) notes.push(`spiffe_refresh_hint ${JSON.stringify(String(hint))} is not a whole number of seconds; ignored`);
   const seq = envelope.output.spiffe_sequence;
