@@ -13,7 +13,8 @@ import { StateStore } from "../../src/store/state-store.ts";
 const clock = { wallMs: () => Date.now(), monoMs: () => performance.now(), bootId: "test-boot" };
 const open = (path: string) => StateStore.open(openDatabase(path), clock);
 
-function transition(store: StateStore, id: string, state: "pending" | "installing" | "installed" | "failed", yaml = `id: ${id}`) {
+/** Through the lifecycle; `repeat` writes even an identical snapshot again (the lifecycle would skip it), to fill a store. */
+function transition(store: StateStore, id: string, state: "pending" | "installing" | "installed" | "failed", yaml = `id: ${id}`, repeat = false) {
   const components = [{ name: "web", state }];
   const subject = { id, name: id, digest: sha256Digest(yaml), yaml, manifestVersion: 7n };
   const event: LifecycleEvent =
@@ -21,7 +22,7 @@ function transition(store: StateStore, id: string, state: "pending" | "installin
     : state === "installed" ? { kind: "installed", components }
     : state === "failed" ? { kind: "failed", components, error: { code: "COMPONENT_EXITED", source: id, message: "exited" }, attempts: 0 }
     : { kind: "progress", components, attempts: 0 };
-  const change = lifecycleTransition(store.getDeployment(id), subject, event);
+  const change = lifecycleTransition(repeat ? undefined : store.getDeployment(id), subject, event);
   if (change) store.apply(change);
 }
 
@@ -100,7 +101,7 @@ function thrown(fn: () => unknown): AgentError {
 function populated(n: number): string {
   const path = join(mkdtempSync(join(tmpdir(), "store-")), "state.db");
   const s = open(path);
-  for (let i = 0; i < n; i++) transition(s, i % 2 ? "a" : "b", "installing");
+  for (let i = 0; i < n; i++) transition(s, i % 2 ? "a" : "b", "installing", undefined, true);
   s.close();
   return path;
 }
