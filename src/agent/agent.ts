@@ -57,7 +57,7 @@ export class Agent {
   readonly journal: Journal;
   readonly client: WfmClient;
   readonly sender: StatusSender;
-  readonly engine: DesiredStateSync;
+  readonly sync: DesiredStateSync;
   readonly startedAtMs = Date.now();
   lastPoll: PollRecord | undefined;
   lastSuccessfulPollMs: number | undefined;
@@ -111,7 +111,7 @@ export class Agent {
       workDir: (id) => join(config.dataDir, "deployments", id),
       onReport: () => this.sender.wake(),
     });
-    this.engine = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
+    this.sync = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
   }
 
   get runtime(): RuntimeAdapter {
@@ -128,7 +128,7 @@ export class Agent {
     const applied = this.store.listDeployments();
     log.info({ deployments: applied.length, manifestVersion: this.store.lastManifestVersion()?.toString() ?? null, pendingReports: this.journal.counts().pending }, "agent starting");
     this.sender.wake();
-    await this.queue.run(() => this.engine.reconcileStored("boot", this.abort.signal, true));
+    await this.queue.run(() => this.sync.reconcileStored("boot", this.abort.signal, true));
     // Stopped during the boot reconcile (SIGTERM at start): arm no timer that would outlive stop().
     if (this.stopped) return;
     this.schedulePoll(0);
@@ -185,7 +185,7 @@ export class Agent {
 
   private async pollOnce(): Promise<PollOutcome> {
     const started = performance.now();
-    const result = await this.engine.poll(this.abort.signal);
+    const result = await this.sync.poll(this.abort.signal);
     const durationMs = performance.now() - started;
     this.pollCounts[result.outcome] = (this.pollCounts[result.outcome] ?? 0) + 1;
     const error = "error" in result ? { code: result.error.code, message: result.error.message } : undefined;
@@ -210,7 +210,7 @@ export class Agent {
   /** Failed deployments are retried on later cycles (backoff permitting), even when the WFM has nothing new. */
   private async retryFailed(): Promise<void> {
     if (!this.store.hasUnsettled()) return;
-    const outcomes = await this.engine.reconcileStored("retry", this.abort.signal, false);
+    const outcomes = await this.sync.reconcileStored("retry", this.abort.signal, false);
     if (outcomes.length) this.recordReconcile(outcomes.reduce((s, o) => s + o.durationMs, 0));
   }
 
@@ -218,7 +218,7 @@ export class Agent {
     if (this.stopped || this.queue.busy) return;
     await this.queue.run(async () => {
       try {
-        const outcomes = await this.engine.reconcileStored("drift", this.abort.signal, true);
+        const outcomes = await this.sync.reconcileStored("drift", this.abort.signal, true);
         for (const o of outcomes) if (o.step.action === "repair") this.d.log.warn({ deploymentId: o.step.deploymentId, code: "DRIFT_RESTORED", state: o.state }, o.step.reason);
       } catch (err) {
         this.d.log.error({ code: asAgentError(err).code, err: String(err) }, "drift check failed");

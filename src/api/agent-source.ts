@@ -77,7 +77,7 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
 
   function backoff(): BackoffView[] {
     const now = Date.now();
-    return agent.engine.backoff.describe().map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
+    return agent.sync.backoff.describe().map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
   }
 
   return {
@@ -87,7 +87,7 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
       const counts = agent.journal.counts();
       const sender = agent.sender.state;
       const applied = agent.store.getMeta("manifestAppliedAtMs");
-      const plan = agent.engine.lastPlan;
+      const plan = agent.sync.lastPlan;
       return {
         agent: {
           version: BUILD.version,

@@ -1,5 +1,5 @@
 /** Serving a dev WFM on a real socket through the platform seam (the CLI and the tests use this). */
-import { bunPlatform } from "../adapter/bun/index.ts";
+import { bunPlatform } from "../platform/bun/index.ts";
 import type { Platform } from "../platform/types.ts";
 import type { DevWfmOptions } from "./options.ts";
 import { createDevWfm, type DevWfm } from "./server.ts";

@@ -1,6 +1,6 @@
 /**
  * The platform seam: the only APIs the core needs from its JavaScript runtime.
- * src/adapter/bun implements them; a Deno adapter would implement the same, and
+ * src/platform/bun implements them; a Deno implementation would do the same, and
  * the protocol and reconcile logic import nothing runtime-specific.
  */
 

@@ -13,7 +13,7 @@
  */
 export { parseTrustBundle, bundleFromAnchors, type TrustBundle } from "./bundle.ts";
 export { BUNDLE_FILE, TrustBundleStore, type HeldBundle, type OfferOutcome } from "./bundle-store.ts";
-export { bunSessionFactory } from "./bun-session.ts";
+export { bunSessionFactory } from "../platform/bun/fetch-session.ts";
 export { checkWfmCertificate, clientTlsOptions, TLS_1_2, TLS_1_3, type ClientTlsChoice, type ClientTlsOptions } from "./client-tls.ts";
 export { DevCa, writeSvidFiles, type DevCaOptions, type IssueOptions, type SvidMaterial } from "./dev-ca.ts";
 export {

@@ -9,7 +9,7 @@
  * lifetime and re-validation").
  *
  * The session itself comes from an injected factory: Bun.FetchSession in
- * src/trust/bun-session.ts, anything with fetch/close in tests.
+ * src/platform/bun/fetch-session.ts, anything with fetch/close in tests.
  */
 import { AgentError } from "../errors/index.ts";
 import type { TrustBundle } from "./bundle.ts";

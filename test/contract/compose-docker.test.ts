@@ -1,4 +1,4 @@
-import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../src/platform/bun/index.ts";
 import { createComposeRuntime } from "../../runtimes/compose/index.ts";
 import { defaultBaseEnv } from "../../runtimes/shared/compose-adapter.ts";
 import { engineStatus } from "../support/engines.ts";

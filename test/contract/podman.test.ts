@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../src/platform/bun/index.ts";
 import { createPodmanRuntime } from "../../runtimes/podman/index.ts";
 import { engineStatus } from "../support/engines.ts";
 import { runtimeContract } from "./runtime-contract.ts";

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../src/platform/bun/index.ts";
 import { AgentError } from "../../src/errors/index.ts";
 import { projectName } from "../../runtimes/shared/naming.ts";
 import type { ApplyContext, DeploymentRef, ResolvedComponent, RuntimeAdapter } from "../../runtimes/types.ts";

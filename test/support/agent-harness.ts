@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimulatedRuntime } from "../../runtimes/simulated/index.ts";
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
-import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../src/platform/bun/index.ts";
 import { Agent } from "../../src/agent/agent.ts";
 import { packageResolver } from "../../src/agent/resolve-components.ts";
 import { loadConfig } from "../../src/config/load.ts";

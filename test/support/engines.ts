@@ -5,7 +5,7 @@
  * printed and in their names.
  */
 import { describe, test } from "bun:test";
-import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../src/platform/bun/index.ts";
 
 export type EngineName = "podman" | "docker";
 

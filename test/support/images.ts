@@ -6,7 +6,7 @@
 import { mkdtemp, mkdir, rm, symlink, copyFile, chmod } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunPlatform } from "../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../src/platform/bun/index.ts";
 import type { EngineName } from "./engines.ts";
 
 export const TEST_IMAGE = "localhost/margo-test/busybox:1";

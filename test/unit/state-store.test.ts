@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase } from "../../src/adapter/bun/sqlite.ts";
+import { openDatabase } from "../../src/platform/bun/sqlite.ts";
 import { AgentError } from "../../src/errors/index.ts";
 import { Journal } from "../../src/journal/journal.ts";
 import { sha256Digest } from "../../src/protocol/digest.ts";

@@ -95,7 +95,7 @@ Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not run
           down = err.message;
         }
       }
-      const { bunPlatform } = await import("../../adapter/bun/index.ts");
+      const { bunPlatform } = await import("../../platform/bun/index.ts");
       const { openStoredState } = await import("../../api/offline.ts");
       const stored = openStoredState(bunPlatform, config.dataDir);
       console.error(paint(`The agent is not running (${down}); ${stored ? "showing the stored state" : `no state database in ${config.dataDir}`}.`, "red"));

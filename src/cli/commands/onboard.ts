@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { bunPlatform } from "../../adapter/bun/index.ts";
+import { bunPlatform } from "../../platform/bun/index.ts";
 import { systemClock } from "../../agent/clock.ts";
 import { loadDeviceIdentity, wfmFetch } from "../../agent/identity-setup.ts";
 import { BUILD } from "../../build-info.ts";

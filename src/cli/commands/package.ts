@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { bunPlatform } from "../../adapter/bun/index.ts";
+import { bunPlatform } from "../../platform/bun/index.ts";
 import { AgentError } from "../../errors/index.ts";
 import {
   ARTIFACT_KINDS,

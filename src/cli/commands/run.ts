@@ -5,7 +5,7 @@ import { systemClock } from "../../agent/clock.ts";
 import { prepareIdentity, type PreparedIdentity } from "../../agent/identity-setup.ts";
 import { packageResolver } from "../../agent/resolve-components.ts";
 import { BUILD } from "../../build-info.ts";
-import { bunPlatform } from "../../adapter/bun/index.ts";
+import { bunPlatform } from "../../platform/bun/index.ts";
 import { parseListen } from "../../config/listen.ts";
 import { AgentError } from "../../errors/index.ts";
 import { createLogger, type Logger } from "../../log.ts";

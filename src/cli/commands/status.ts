@@ -48,7 +48,7 @@ Exit codes: 0 agent running, 3 invalid configuration, 4 agent not running.`,
         why = err.message;
       }
     }
-    const { bunPlatform } = await import("../../adapter/bun/index.ts");
+    const { bunPlatform } = await import("../../platform/bun/index.ts");
     const { openStoredState } = await import("../../api/offline.ts");
     const stored = openStoredState(bunPlatform, config.dataDir);
     if (!stored) {

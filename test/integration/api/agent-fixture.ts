@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimulatedRuntime } from "../../../runtimes/simulated/index.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { Agent } from "../../../src/agent/agent.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { Config } from "../../../src/config/schema.ts";

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalApi, type LocalApiHandle } from "../../../src/api/index.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import type { Agent } from "../../../src/agent/agent.ts";
 import { AgentError } from "../../../src/errors/index.ts";
 import { silentLogger } from "../../../src/log.ts";

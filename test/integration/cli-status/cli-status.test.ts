@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalApi, type LocalApiHandle } from "../../../src/api/index.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import type { Agent } from "../../../src/agent/agent.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { buildAgent, tempDir, testConfig } from "../api/agent-fixture.ts";

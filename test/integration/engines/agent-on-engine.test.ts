@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createComposeRuntime } from "../../../runtimes/compose/index.ts";
 import { createPodmanRuntime } from "../../../runtimes/podman/index.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { drained, type Harness, makeAgent } from "../../support/agent-harness.ts";
@@ -64,7 +64,7 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
 
     afterAll(async () => {
       rmSync(join(dir, "app.yaml"), { force: true });
-      await h?.agent.engine.poll(signal).catch(() => {});
+      await h?.agent.sync.poll(signal).catch(() => {});
       await h?.agent.stop();
       await (h?.runtime as { close?: () => Promise<void> })?.close?.();
       await wfm?.stop();
@@ -72,13 +72,13 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
 
     test("install, then a container removed by hand is restored by the drift check and reported", async () => {
       write("v1", "good.yaml");
-      const r = await h.agent.engine.poll(signal);
+      const r = await h.agent.sync.poll(signal);
       expect(r.outcome).toBe("applied");
       expect(h.agent.store.getDeployment(deploymentId)?.state).toBe("installed");
       const [name] = (await containers())[0]!.split(" ");
       await bunPlatform.run([cliOf(engine), "rm", "-f", name!]);
       expect(await containers()).toEqual([]);
-      const outcomes = await h.agent.engine.reconcileStored("drift", signal, true);
+      const outcomes = await h.agent.sync.reconcileStored("drift", signal, true);
       expect(outcomes.map((o) => [o.step.action, o.state])).toEqual([["repair", "installed"]]);
       expect((await containers())[0]).toMatch(/Up/);
       await drained(h.agent);
@@ -87,7 +87,7 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
 
     test("an update whose container exits is rolled back to the last known good version", async () => {
       write("v2", "bad.yaml");
-      const r = await h.agent.engine.poll(signal);
+      const r = await h.agent.sync.poll(signal);
       expect(r.outcome).toBe("applied");
       const d = h.agent.store.getDeployment(deploymentId)!;
       expect(d.state).toBe("failed");
@@ -102,7 +102,7 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
 
     test("a crash loop shows as a failed component with the container's exit code", async () => {
       write("v3", "loop.yaml");
-      expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
+      expect((await h.agent.sync.poll(signal)).outcome).toBe("applied");
       const d = h.agent.store.getDeployment(deploymentId)!;
       expect(d.state).toBe("failed");
       expect(d.components[0]).toMatchObject({ name: "app", state: "failed" });
@@ -111,17 +111,17 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
 
     test("a one-shot job that finished (exit 0) is not mistaken for drift", async () => {
       write("v4", "job.yaml");
-      expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
+      expect((await h.agent.sync.poll(signal)).outcome).toBe("applied");
       const d = h.agent.store.getDeployment(deploymentId);
       expect({ state: d?.state, error: d?.error }).toEqual({ state: "installed", error: undefined });
       const observed = await h.runtime.inspect();
       expect(observed.find((o) => o.deploymentId === deploymentId)?.components[0]?.state).toBe("running");
-      expect(await h.agent.engine.reconcileStored("drift", signal, true)).toEqual([]);
+      expect(await h.agent.sync.reconcileStored("drift", signal, true)).toEqual([]);
     }, 120_000);
 
     test("removal takes the containers away and reports removed", async () => {
       rmSync(join(dir, "app.yaml"));
-      expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
+      expect((await h.agent.sync.poll(signal)).outcome).toBe("applied");
       expect(await containers()).toEqual([]);
       await drained(h.agent);
       expect(states().slice(-2).map((s) => s.state)).toEqual(["removing", "removed"]);

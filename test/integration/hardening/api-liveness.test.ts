@@ -8,7 +8,7 @@
  * HTTP all along.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import type { Agent } from "../../../src/agent/agent.ts";
 import { startLocalApi, type LocalApiHandle } from "../../../src/api/index.ts";
 import { silentLogger } from "../../../src/log.ts";

@@ -10,7 +10,7 @@ import { createComposeRuntime } from "../../../runtimes/compose/index.ts";
 import { defaultBaseEnv } from "../../../runtimes/shared/compose-adapter.ts";
 import type { RuntimeAdapter } from "../../../runtimes/types.ts";
 import { createUnsupportedRuntime } from "../../../runtimes/unsupported/index.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { writeTarGz } from "../../../src/archive/index.ts";
 import { sha256Digest } from "../../../src/protocol/digest.ts";
 import { makeAgent } from "../../support/agent-harness.ts";
@@ -42,7 +42,7 @@ async function failureCodes(runtime: RuntimeAdapter): Promise<Record<string, str
     "dep-compose": deploymentYaml("dep-compose", `${wfm.url}/pkg/compose.yaml`),
     "dep-helm": deploymentYaml("dep-helm", `${wfm.url}/pkg/compose.yaml`).replace("type: compose", "type: helm.v3"),
   });
-  const r = await h.agent.engine.poll(new AbortController().signal);
+  const r = await h.agent.sync.poll(new AbortController().signal);
   expect(r.outcome).toBe("applied");
   const codes = Object.fromEntries(h.agent.store.listDeployments().map((d) => [d.id, d.error?.code]));
   expect(h.agent.store.listDeployments().every((d) => d.state === "failed")).toBe(true);

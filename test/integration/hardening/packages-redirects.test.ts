@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { packageResolver } from "../../../src/agent/resolve-components.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { AgentError } from "../../../src/errors/index.ts";

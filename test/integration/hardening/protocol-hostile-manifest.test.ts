@@ -90,7 +90,7 @@ function freshAgent(): { agent: Agent; dataDir: string; done: () => Promise<void
   };
 }
 
-const poll = (agent: Agent) => agent.engine.poll(new AbortController().signal);
+const poll = (agent: Agent) => agent.sync.poll(new AbortController().signal);
 
 describe("an oversized ETag", () => {
   test("a 60 KB ETag is refused as a verdict on the manifest, never stored, never sent back", async () => {

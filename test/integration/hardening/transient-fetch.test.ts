@@ -77,21 +77,21 @@ const signal = new AbortController().signal;
 
 async function expectRetriedThenApplied(h: Harness, failingPath: string, fault: Fault, expectedCode: string) {
   faults.set(failingPath, fault);
-  const first = await h.agent.engine.poll(signal);
+  const first = await h.agent.sync.poll(signal);
   expect([first.outcome, code(first) as string | undefined]).toEqual(["retrying", expectedCode]);
   expect(h.logs().some((l) => l.code === expectedCode && l.level === "warn" && String(l.msg).includes("trying again"))).toBe(true);
   expect(h.logs().some((l) => l.level === "error" && String(l.msg).includes("refused"))).toBe(false);
 
   // Within the backoff the agent asks with the failed ETag: a 304, no artifact fetched again.
   const fetchesBefore = seen.filter((s) => s.path === failingPath).length;
-  const second = await h.agent.engine.poll(signal);
+  const second = await h.agent.sync.poll(signal);
   expect(second.outcome).toBe("retrying");
   expect(seen.filter((s) => s.path === failingPath).length).toBe(fetchesBefore);
 
   // The WFM mends itself; once the backoff has passed the same manifest is fetched and applied.
   faults.delete(failingPath);
   await Bun.sleep((first as { retryInMs: number }).retryInMs + 50);
-  const third = await h.agent.engine.poll(signal);
+  const third = await h.agent.sync.poll(signal);
   expect(third.outcome).toBe("applied");
   expect(h.agent.store.listDeployments().map((d) => d.state)).toEqual(["installed"]);
   await drained(h.agent);
@@ -132,12 +132,12 @@ describe("a passing failure is retried, not remembered", () => {
       const h = makeAgent({ wfmUrl: front.url.href.replace(/\/$/, ""), dataDir, sets: ["packages.reserve=1KiB"] });
       publishBundle(1, "dep-full");
       fillUp(join(dataDir, "filler"));
-      const first = await h.agent.engine.poll(signal);
+      const first = await h.agent.sync.poll(signal);
       expect([first.outcome, code(first)]).toEqual(["retrying", "INTERNAL"]);
       expect(h.agent.store.lastManifestVersion()).toBeNull();
       rmSync(join(dataDir, "filler"));
       await Bun.sleep((first as { retryInMs: number }).retryInMs + 50);
-      expect((await h.agent.engine.poll(signal)).outcome).toBe("applied");
+      expect((await h.agent.sync.poll(signal)).outcome).toBe("applied");
       await h.agent.stop();
     } finally {
       Bun.spawnSync(["umount", "-l", dataDir]);
@@ -150,10 +150,10 @@ test("a verdict on the content is remembered: the same manifest is not fetched a
   const { bundleUrl } = publishBundle(1, "dep-bad");
   // Serve other bytes under the bundle's content address: a digest mismatch.
   wfm.set(bundleUrl, new Uint8Array([1, 2, 3]), BUNDLE_TYPE);
-  const first = await h.agent.engine.poll(signal);
+  const first = await h.agent.sync.poll(signal);
   expect([first.outcome, code(first)]).toEqual(["rejected", "DIGEST_MISMATCH"]);
   const fetches = seen.filter((s) => s.path === bundleUrl).length;
-  for (let i = 0; i < 3; i++) expect((await h.agent.engine.poll(signal)).outcome).toBe("still-rejected");
+  for (let i = 0; i < 3; i++) expect((await h.agent.sync.poll(signal)).outcome).toBe("still-rejected");
   expect(seen.filter((s) => s.path === bundleUrl).length).toBe(fetches);
   await h.agent.stop();
 });

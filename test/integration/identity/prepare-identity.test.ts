@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { prepareIdentity, wfmFetch } from "../../../src/agent/identity-setup.ts";
 import { WfmClient } from "../../../src/protocol/wfm-client.ts";
 import { TOFU_CA_FILE } from "../../../src/onboarding/index.ts";

@@ -1,6 +1,6 @@
 /** A device side wired the way the agent wires it: identity, signer, WfmClient, state store in a temp dataDir. */
 import { join } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { systemClock } from "../../../src/agent/clock.ts";
 import { loadOrCreateIdentity, type DeviceIdentity } from "../../../src/identity/index.ts";
 import { createRequestSigner } from "../../../src/identity/request-signer.ts";

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { ensureTrustedCa } from "../../../src/onboarding/index.ts";
 import { captureLog, removeTempDirs, tempDir, testConfig } from "../../unit/identity-integration/helpers.ts";
 

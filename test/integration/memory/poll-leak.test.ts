@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { startLocalApi } from "../../../src/api/index.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { makeAgent } from "../../support/agent-harness.ts";

@@ -1,7 +1,7 @@
 /**
  * The core is portable: the protocol, planning, archive, signing and schedule
  * logic run unchanged under Deno (from npm, a devDependency), using only the
- * platform-neutral APIs. Runtime specifics live in src/adapter/bun/.
+ * platform-neutral APIs. Runtime specifics live in src/platform/bun/.
  */
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";

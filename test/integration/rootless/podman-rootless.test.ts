@@ -8,7 +8,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { engineStatus, inCI } from "../../support/engines.ts";
 import { ensureTestImage, TEST_IMAGE } from "../../support/images.ts";
 

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { createPodmanRuntime } from "../../../runtimes/podman/index.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 
 const [workDir, composeFile] = process.argv.slice(2) as [string, string];
 const runtime = createPodmanRuntime({ platform: bunPlatform, runDir: join(workDir, "run"), idleSeconds: 20, pollMs: 250 });

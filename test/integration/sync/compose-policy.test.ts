@@ -25,7 +25,7 @@ test("a compose file asking for a privileged container fails with COMPOSE_POLICY
   });
   wfm.setManifest(JSON.stringify({ manifestVersion: 1, bundle: { mediaType: "application/vnd.margo.bundle.v1+tar+gzip", digest: sha256Digest(bundle), url: `${CLIENT}/bundles/${sha256Digest(bundle)}` }, deployments: refs }));
   const h = makeAgent({ wfmUrl: wfm.url });
-  expect((await h.agent.engine.poll(new AbortController().signal)).outcome).toBe("applied");
+  expect((await h.agent.sync.poll(new AbortController().signal)).outcome).toBe("applied");
   expect(h.agent.store.getDeployment("ok")?.state).toBe("installed");
   const root = h.agent.store.getDeployment("root")!;
   expect(root.state).toBe("failed");

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { packageResolver } from "../../../src/agent/resolve-components.ts";
 import { writeTarGz } from "../../../src/archive/index.ts";
 import { loadConfig } from "../../../src/config/load.ts";

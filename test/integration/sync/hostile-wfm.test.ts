@@ -46,7 +46,7 @@ describe("against a hostile WFM", () => {
     h = makeAgent({ wfmUrl: wfm.url });
     const a = publish("dep-a", yamlA());
     wfm.setManifest(manifest(5, [a], bundleRef(writeTarGz([{ path: "a.yaml", data: new TextEncoder().encode(yamlA()) }]))));
-    const r = await h.agent.engine.poll(signal);
+    const r = await h.agent.sync.poll(signal);
     expect(r.outcome).toBe("applied");
     expect(h.agent.store.getDeployment("dep-a")?.state).toBe("installed");
     await drained(h.agent);
@@ -61,7 +61,7 @@ describe("against a hostile WFM", () => {
 
   async function expectRefused(json: string, code: string) {
     wfm.setManifest(json);
-    const r = await h.agent.engine.poll(signal);
+    const r = await h.agent.sync.poll(signal);
     expect(r.outcome).toBe("rejected");
     expect("error" in r ? (r.error.code as string) : undefined).toBe(code);
     expect(h.logs().some((l) => l.code === code && l.level === "error")).toBe(true);
@@ -75,7 +75,7 @@ describe("against a hostile WFM", () => {
   });
 
   test("a repeated poll of the same refused manifest is answered 304 and changes nothing", async () => {
-    const r = await h.agent.engine.poll(signal);
+    const r = await h.agent.sync.poll(signal);
     expect(r.outcome).toBe("still-rejected");
     expectUntouched();
   });
@@ -131,7 +131,7 @@ describe("hostile bundles on first sync (the bundle path)", () => {
     const yaml = deploymentYaml("dep-z", `${wfm.url}/pkg/compose.yaml`);
     const z = publish("dep-z", yaml);
     wfm.setManifest(manifest(1, [z], bundleRef(bundleBytes, bundleDigest)));
-    const r = await h.agent.engine.poll(new AbortController().signal);
+    const r = await h.agent.sync.poll(new AbortController().signal);
     const state = { outcome: r.outcome, code: "error" in r ? r.error.code : undefined, deployments: h.agent.store.listDeployments().length, version: h.agent.store.lastManifestVersion() };
     await h.agent.stop();
     return state;

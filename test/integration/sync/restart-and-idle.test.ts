@@ -27,14 +27,14 @@ afterAll(() => wfm.stop());
 test("idle polls answered 304 write nothing to SQLite, and a restart keeps the applied state without asking the WFM", async () => {
   const first = makeAgent({ wfmUrl: wfm.url });
   const signal = new AbortController().signal;
-  expect((await first.agent.engine.poll(signal)).outcome).toBe("applied");
+  expect((await first.agent.sync.poll(signal)).outcome).toBe("applied");
   await drained(first.agent);
   const statesReported = wfm.reports.map((r) => (r.body.status as { state: string }).state);
   expect(statesReported).toEqual(["pending", "installing", "installed"]);
 
   const changes = () => first.agent.store.db.prepare<{ n: number }>("SELECT total_changes() AS n").get()!.n;
   const before = changes();
-  for (let i = 0; i < 100; i++) expect((await first.agent.engine.poll(signal)).outcome).toBe("not-modified");
+  for (let i = 0; i < 100; i++) expect((await first.agent.sync.poll(signal)).outcome).toBe("not-modified");
   expect(changes()).toBe(before);
   await first.agent.stop();
 
@@ -42,7 +42,7 @@ test("idle polls answered 304 write nothing to SQLite, and a restart keeps the a
   wfm.setManifest("{}");
   const requestsBefore = wfm.requests.length;
   const second = makeAgent({ wfmUrl: "http://127.0.0.1:9", dataDir: first.dataDir });
-  const outcomes = await second.agent.engine.reconcileStored("boot", signal, true);
+  const outcomes = await second.agent.sync.reconcileStored("boot", signal, true);
   expect(outcomes).toEqual([]);
   expect(second.agent.store.lastManifestVersion()).toBe(3n);
   expect(second.agent.store.getDeployment("dep-a")?.state).toBe("installed");

@@ -1,4 +1,4 @@
-import type { HttpServerHandle, PeerInfo, ServeOptions } from "../../platform/types.ts";
+import type { HttpServerHandle, PeerInfo, ServeOptions } from "../types.ts";
 
 export function serve(fetch: (req: Request, peer: PeerInfo) => Response | Promise<Response>, opts: ServeOptions): HttpServerHandle {
   const handler = (req: Request, server: { requestIP(req: Request): { address: string } | null }) => fetch(req, { address: server.requestIP(req)?.address ?? null });

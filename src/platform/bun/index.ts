@@ -1,5 +1,5 @@
 import { getCACertificates } from "node:tls";
-import type { Platform } from "../../platform/types.ts";
+import type { Platform } from "../types.ts";
 import { run } from "./process.ts";
 import { serve } from "./serve.ts";
 import { openDatabase } from "./sqlite.ts";

@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import type { SqlDatabase, SqlValue, Statement } from "../../platform/types.ts";
+import type { SqlDatabase, SqlValue, Statement } from "../types.ts";
 
 export function openDatabase(path: string, opts: { readonly?: boolean } = {}): SqlDatabase {
   const db = opts.readonly

@@ -1,4 +1,4 @@
-import type { ProcessResult, RunOptions } from "../../platform/types.ts";
+import type { ProcessResult, RunOptions } from "../types.ts";
 import { after } from "../../util/timer.ts";
 
 export async function run(argv: string[], opts: RunOptions = {}): Promise<ProcessResult> {
