@@ -5,7 +5,7 @@
  * test/integration/hardening/compose-params.test.ts).
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ComposeAdapter, PASSED_ENV } from "../../../runtimes/shared/compose-adapter.ts";
@@ -158,6 +158,16 @@ describe("the compose tool's argv and environment", () => {
     ["an env_file path from a variable", () => pkg("services:\n  web: {image: x, env_file: '${F}'}\n"), { F: "/etc/shadow" }, "COMPOSE_POLICY_DENIED"],
     ["a merge key hiding env_file", () => pkg("x-b: &b {env_file: [../../../../etc/shadow]}\nservices:\n  web: {<<: *b, image: x}\n"), {}, "COMPOSE_POLICY_DENIED"],
     ["include", () => pkg("include: [other.yaml]\nservices:\n  web: {image: x}\n"), {}, "COMPOSE_POLICY_DENIED"],
+    [
+      "an env_file inside the package that is a symlink out of it",
+      () => {
+        const f = pkg("services:\n  web: {image: x, env_file: ./app.env}\n");
+        symlinkSync("/etc/shadow", join(f, "..", "app.env"));
+        return f;
+      },
+      {},
+      "COMPOSE_POLICY_DENIED",
+    ],
   ];
   for (const [what, file, env, code] of early) {
     test(`${what}: ${code}, and the tool never renders it`, async () => {
