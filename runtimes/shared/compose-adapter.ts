@@ -56,7 +56,7 @@ const RECREATE_RACE = /cannot remove container [0-9a-f]+ as it is running/;
 
 /** Keys of the agent's own environment the tools need; everything else stays out (operator-set, never the WFM's). */
 export const PASSED_ENV = [
-  "PATH", "HOME", "USER", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "CONTAINER_HOST",
+  "PATH", "HOME", "USER", "LANG", "TMPDIR", "XDG_RUNTIME_DIR",
   "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY",
 ] as const;
 
