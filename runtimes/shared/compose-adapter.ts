@@ -10,10 +10,10 @@
  * (runtimes/shared/env-file.ts).
  */
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, sep } from "node:path";
 import { AgentError } from "../../src/errors/index.ts";
-import { STRICT_POLICY, checkComposeModel } from "../../src/packages/compose-policy.ts";
+import { STRICT_POLICY, checkComposeModel, hostFs } from "../../src/packages/compose-policy.ts";
 import type { Platform } from "../../src/platform/types.ts";
 import type {
   ApplyContext,
@@ -119,8 +119,8 @@ export class ComposeAdapter implements RuntimeAdapter {
 
     // The package's .env is merged under the parameters: --env-file replaces it for the tool.
     await mkdir(ctx.workDir, { recursive: true });
-    const dotEnvFile = join(projectDir, ".env");
-    const dotEnv = existsSync(dotEnvFile) ? parsePackageDotEnv(readFileSync(dotEnvFile, "utf8"), { ...toolEnv, ...component.env }, `${what}: the package's .env`) : {};
+    const dotEnvText = readPackageDotEnv(projectDir, what);
+    const dotEnv = dotEnvText === null ? {} : parsePackageDotEnv(dotEnvText, { ...toolEnv, ...component.env }, `${what}: the package's .env`);
     const envFile = join(ctx.workDir, `${project}.env`);
     await writeAtomic(envFile, envFileText({ ...dotEnv, ...component.env }, tool.kind), 0o600);
 
@@ -264,6 +264,22 @@ export class ComposeAdapter implements RuntimeAdapter {
     }
     return tool;
   }
+}
+
+/** Largest package .env the agent reads. */
+const MAX_DOTENV_BYTES = 1 << 20;
+
+/** The package's .env, if it has one: a regular file of the package itself (a symlink out of it is refused). */
+function readPackageDotEnv(projectDir: string, what: string): string | null {
+  const path = join(projectDir, ".env");
+  if (!existsSync(path)) return null;
+  const real = hostFs.realpath(path);
+  const root = hostFs.realpath(projectDir);
+  if (!real.startsWith(root + sep) || hostFs.kind(real) !== "file") {
+    throw new AgentError("COMPOSE_POLICY_DENIED", `${what}: the package's .env is not a file of the package (it leads to ${real})`, { where: ".env" });
+  }
+  if (statSync(real).size > MAX_DOTENV_BYTES) throw new AgentError("COMPOSE_INVALID", `${what}: the package's .env is larger than ${MAX_DOTENV_BYTES} bytes`, { where: ".env" });
+  return readFileSync(real, "utf8");
 }
 
 function recordPath(workDir: string, project: string): string {

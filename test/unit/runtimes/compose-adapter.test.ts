@@ -159,6 +159,16 @@ describe("the compose tool's argv and environment", () => {
     ["a merge key hiding env_file", () => pkg("x-b: &b {env_file: [../../../../etc/shadow]}\nservices:\n  web: {<<: *b, image: x}\n"), {}, "COMPOSE_POLICY_DENIED"],
     ["include", () => pkg("include: [other.yaml]\nservices:\n  web: {image: x}\n"), {}, "COMPOSE_POLICY_DENIED"],
     [
+      "a package .env that is a symlink to a host file",
+      () => {
+        const f = pkg("services:\n  web: {image: x}\n");
+        symlinkSync("/etc/shadow", join(f, "..", ".env"));
+        return f;
+      },
+      {},
+      "COMPOSE_POLICY_DENIED",
+    ],
+    [
       "an env_file inside the package that is a symlink out of it",
       () => {
         const f = pkg("services:\n  web: {image: x, env_file: ./app.env}\n");
