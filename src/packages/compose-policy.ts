@@ -93,12 +93,12 @@ const NAMESPACE_VALUES: Record<string, RegExp> = {
 
 /** Service keys that need no check (resources, metadata, the container's own process and networking). */
 const PLAIN_SERVICE_KEYS = new Set([
-  "annotations", "attach", "blkio_config", "cap_drop", "command", "configs", "container_name", "cpu_count", "cpu_percent", "cpu_period",
+  "attach", "blkio_config", "cap_drop", "command", "configs", "container_name", "cpu_count", "cpu_percent", "cpu_period",
   "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpus", "cpuset", "cpu_shares", "credential_spec", "depends_on", "deploy", "develop",
   "dns", "dns_opt", "dns_search", "domainname", "entrypoint", "environment", "expose", "external_links", "extra_hosts", "gpus", "group_add",
   "healthcheck", "hostname", "image", "init", "isolation", "labels", "links", "logging", "log_driver", "log_opt", "mac_address", "mem_limit",
   "mem_reservation", "mem_swappiness", "memswap_limit", "models", "networks", "oom_kill_disable", "oom_score_adj", "pids_limit", "platform",
-  "ports", "profiles", "pull_policy", "read_only", "restart", "runtime", "scale", "secrets", "shm_size", "stdin_open", "stop_grace_period",
+  "ports", "profiles", "pull_policy", "read_only", "restart", "scale", "secrets", "shm_size", "stdin_open", "stop_grace_period",
   "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits", "user", "volume_driver", "working_dir",
 ]);
 
@@ -201,6 +201,15 @@ class Judge {
           break;
         case "provider":
           this.deny(where, "a provider service runs a program on the host, which the agent never does");
+          break;
+        case "runtime":
+          // A name the engine's configuration defines (runc, crun, kata, …); Podman also takes a path to any program.
+          if (str(value).includes("/")) this.deny(where, `${str(value)}: a container runtime given by path is a program on the host; only runtime names the engine defines are allowed`);
+          break;
+        case "annotations":
+          if ((Array.isArray(value) ? value.length : isRecord(value) ? Object.keys(value).length : 1) > 0 && !p.allowPrivileged) {
+            this.deny(where, "OCI annotations can change how the container runtime confines the container (policy.allowPrivileged: false)");
+          }
           break;
         case "post_start":
         case "pre_stop":

@@ -62,6 +62,7 @@ privileged: false
 build: {context: ${dir}/src, dockerfile: Dockerfile}
 env_file: [${dir}/app.env]
 x-anything: {privileged: true}
+runtime: runc
 post_start: [{command: [sh, -c, "echo hi"]}]`) + `volumes:\n  data: {}\nnetworks:\n  back: {driver: bridge}\nsecrets:\n  s: {file: ${dir}/secret.txt}\nconfigs:\n  c: {file: /srv/data/c.conf}\nx-top: 1\nname: proj\nversion: "3.9"\n`)).toBe("ok");
     // v2 JSON shapes: long volume syntax everywhere, devices as objects, nulls for unset keys
     expect(verdict({
@@ -88,6 +89,8 @@ post_start: [{command: [sh, -c, "echo hi"]}]`) + `volumes:\n  data: {}\nnetworks
     ["a host cgroup", svc("cgroup_parent: /"), "services.web.cgroup_parent"],
     ["the engine socket by use_api_socket", svc("use_api_socket: true"), "services.web.use_api_socket"],
     ["a provider service (a host program)", svc("provider: {type: sh}"), "services.web.provider"],
+    ["a container runtime given by path", svc("runtime: /var/lib/margo-agent/packages/x/evil"), "services.web.runtime"],
+    ["OCI annotations", svc("annotations: {io.podman.annotations.label: disable}"), "services.web.annotations"],
     ["a privileged hook", svc("post_start: [{command: id, privileged: true}]"), "services.web.post_start.0.privileged"],
     ["host network", svc("network_mode: host"), "network_mode: host"],
     ["host network, v1 file format", svc("net: host"), "net: host"],
