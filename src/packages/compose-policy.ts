@@ -241,7 +241,7 @@ class Judge {
         case "devices":
           for (const [i, dev] of list(value).entries()) {
             const source = typeof dev === "string" ? dev.split(":")[0]! : isRecord(dev) ? str(dev.source ?? dev.path ?? "") : str(dev);
-            if (!p.allowPrivileged) this.device(`${where}.${i}`, source);
+            this.device(`${where}.${i}`, source); // always: init/config.yaml promises raw disks and memory are never mapped
           }
           break;
         case "build":

@@ -152,12 +152,13 @@ post_start: [{command: [sh, -c, "echo hi"]}]`) + `volumes:\n  data: {}\nnetworks
 
   test("the policy can allow what a device maker wants", () => {
     const open: ComposePolicy = { allowPrivileged: true, allowHostNamespaces: true, allowedBindPaths: ["/"] };
-    expect(verdict(svc("privileged: true\nnetwork_mode: host\npid: host\ncap_add: [SYS_ADMIN]\ndevices: [/dev/sda]\nvolumes: ['/:/host']\nsecurity_opt: [seccomp=unconfined]\nvolumes_from: ['container:x']"), open)).toBe("ok");
+    expect(verdict(svc("privileged: true\nnetwork_mode: host\npid: host\ncap_add: [SYS_ADMIN]\ndevices: [/dev/ttyUSB0]\nvolumes: ['/:/host']\nsecurity_opt: [seccomp=unconfined]\nvolumes_from: ['container:x']"), open)).toBe("ok");
     expect(verdict(svc("volumes: ['/etc:/e']"), { ...strict, allowedBindPaths: ["/etc"] })).toBe("ok");
     // an allowed root that is itself a symlink is judged where it leads
     expect(verdict(svc("volumes: ['/srv/alias/x:/x']"))).toBe("ok");
-    // a provider runs a host program: no policy allows that
+    // a provider runs a host program, and raw disks are never mapped: no policy allows those
     expect(verdict(svc("provider: {type: model}"), open)).toContain("services.web.provider");
+    expect(verdict(svc("devices: [/dev/disk/by-id/ata-disk0]"), open)).toContain("/dev/sda after following symlinks");
   });
 
   test("what is not a compose model is COMPOSE_INVALID", () => {
