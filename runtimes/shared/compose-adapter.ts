@@ -142,7 +142,8 @@ export class ComposeAdapter implements RuntimeAdapter {
     throwIfAborted(ctx.signal, what);
     checkComposeModel(model, component.policy ?? STRICT_POLICY, { projectDir, what });
 
-    // Our override adds labels only: it cannot change what the policy judged.
+    // The model was rendered without our override: it adds labels only (derived from that model), so
+    // it cannot change what the policy judged; `up` runs the package's file with it.
     const source = parseComposeSource(component.composeFile, what) as { version?: unknown } | null;
     const outline = outlineModel(model, source?.version === undefined ? undefined : String(source.version), component.composeFile);
     const override = join(ctx.workDir, `${project}.override.yaml`);
