@@ -4,6 +4,7 @@
  * Helm one) implements it without touching src/.
  */
 import type { ErrorCode } from "../src/errors/codes.ts";
+import type { ComposePolicy } from "../src/packages/compose-policy.ts";
 
 import type { ProfileType } from "../src/model/deployment.ts";
 
@@ -16,8 +17,17 @@ export interface ResolvedComponent {
   composeFile: string;
   /** Digest of the package bytes (sha256:<hex>), for labels and caching. */
   packageDigest: string;
-  /** Parameters for this component: environment variables for compose interpolation. Never passed through a shell. */
+  /**
+   * Parameters for this component: pointer → value, variables for compose
+   * interpolation only. Never a process environment, never passed through a shell.
+   */
   env: Record<string, string>;
+  /**
+   * What the device allows this component to ask of the host; the adapter
+   * judges the model it will run against it before starting anything
+   * (COMPOSE_POLICY_DENIED). Absent: the strictest policy.
+   */
+  policy?: ComposePolicy;
   /** Wait until running (healthy when a healthcheck exists) before the next component. */
   wait: boolean;
   /** Bound on that wait, in milliseconds. */
@@ -79,7 +89,10 @@ export interface RuntimeAdapter {
   /** What this adapter can run on this device now (feeds supportedDeploymentTypes). */
   supportedProfiles(): Promise<ProfileType[]>;
   engineInfo(): Promise<EngineInfo>;
-  /** Create or update one component; resolves when it is up (and, with wait, running). Throws AgentError. */
+  /**
+   * Create or update one component; resolves when it is up (and, with wait, running). Throws AgentError;
+   * COMPOSE_POLICY_DENIED (nothing started) when what it would run breaks `component.policy`.
+   */
   applyComponent(deployment: DeploymentRef, component: ResolvedComponent, ctx: ApplyContext): Promise<void>;
   /** Remove one component's containers and networks. Idempotent. Throws AgentError. */
   removeComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void>;

@@ -1,11 +1,19 @@
 /**
- * A RuntimeAdapter for any engine driven by a compose tool: apply = `up`,
- * remove = `down`, inspect = one labelled list call. Engine specifics live in a
+ * A RuntimeAdapter for any engine driven by a compose tool: apply = render the
+ * model (`config`), judge it against the device's compose policy, then `up`;
+ * remove = `down`; inspect = one labelled list call. Engine specifics live in a
  * ContainerEngine (runtimes/compose, runtimes/podman).
+ *
+ * The compose tool runs with a small fixed environment (a few keys of the
+ * agent's own, plus what the engine needs). Parameters never enter it: they
+ * reach compose only through the env file passed with `--env-file`
+ * (runtimes/shared/env-file.ts).
  */
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, sep } from "node:path";
 import { AgentError } from "../../src/errors/index.ts";
+import { STRICT_POLICY, checkComposeModel, hostFs } from "../../src/packages/compose-policy.ts";
 import type { Platform } from "../../src/platform/types.ts";
 import type {
   ApplyContext,
@@ -16,8 +24,10 @@ import type {
   ResolvedComponent,
   RuntimeAdapter,
 } from "../types.ts";
-import { outlineCompose, overrideYaml } from "./compose-file.ts";
+import { outlineModel, overrideYaml } from "./compose-file.ts";
+import { checkRenderInputs, parseComposeSource, renderCompose } from "./compose-render.ts";
 import { type ComposeTool, type ComposeToolKind, UP, composeArgv, downArgs, findComposeTool } from "./compose-tool.ts";
+import { checkParameters, envFileText, parsePackageDotEnv } from "./env-file.ts";
 import { groupObservations } from "./containers.ts";
 import type { ContainerEngine } from "./engine.ts";
 import { toolFailure } from "./failures.ts";
@@ -44,14 +54,11 @@ export interface ComposeAdapterOptions {
 /** compose's recreate lost a race with the engine's restart policy; transient. */
 const RECREATE_RACE = /cannot remove container [0-9a-f]+ as it is running/;
 
-/** Keys of the agent's own environment the tools need; everything else stays out. */
-const PASSED_ENV = [
+/** Keys of the agent's own environment the tools need; everything else stays out (operator-set, never the WFM's). */
+export const PASSED_ENV = [
   "PATH", "HOME", "USER", "LANG", "TMPDIR", "XDG_RUNTIME_DIR",
   "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_API_VERSION", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY",
-];
-
-/** Parameter names that would redirect the compose tool itself; refused rather than silently dropped. */
-const RESERVED_PARAM = /^(DOCKER_|COMPOSE_|PATH$|HOME$|XDG_RUNTIME_DIR$|CONTAINER_HOST$)/;
+] as const;
 
 export function defaultBaseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
@@ -65,6 +72,8 @@ export function defaultBaseEnv(): Record<string, string> {
 
 interface ApplyRecord {
   files: string[];
+  /** The env file `up` used; `down` passes it too (absent in records of older agents). */
+  envFile?: string;
 }
 
 export class ComposeAdapter implements RuntimeAdapter {
@@ -102,21 +111,49 @@ export class ComposeAdapter implements RuntimeAdapter {
     const what = `applying component "${component.name}" of deployment ${deployment.deploymentId}`;
     throwIfAborted(ctx.signal, what);
     const project = projectName(deployment.deploymentId, component.name);
-    const outline = outlineCompose(await readComposeFile(component.composeFile), component.composeFile);
-    const params = checkParams(component.env, what);
-
-    const override = join(ctx.workDir, `${project}.override.yaml`);
-    await mkdir(ctx.workDir, { recursive: true });
-    await writeAtomic(override, overrideYaml(outline, ownershipLabels(deployment, component.name, component.packageDigest)));
-    const files = [component.composeFile, override];
-    await writeAtomic(recordPath(ctx.workDir, project), JSON.stringify({ files } satisfies ApplyRecord));
+    const projectDir = dirname(component.composeFile);
 
     const engineEnv = await this.opts.engine.prepareCompose(ctx.signal);
     const tool = await this.requireTool(engineEnv, what);
-    // Parameters first, then ours: a parameter can never point the tool at another engine.
-    const env = { ...params, ...this.baseEnv, ...engineEnv };
-    const argv = composeArgv(tool, project, files, UP);
-    const up = () => this.opts.run(argv, { env, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(component.timeoutMs) });
+    const toolEnv = { ...this.baseEnv, ...engineEnv };
+    checkParameters(component.env, new Set([...PASSED_ENV, ...Object.keys(toolEnv)]), what);
+
+    // The package's .env is merged under the parameters: --env-file replaces it for the tool.
+    await mkdir(ctx.workDir, { recursive: true });
+    const dotEnvText = readPackageDotEnv(projectDir, what);
+    const dotEnv = dotEnvText === null ? {} : parsePackageDotEnv(dotEnvText, { ...toolEnv, ...component.env }, `${what}: the package's .env`);
+    const envFile = join(ctx.workDir, `${project}.env`);
+    await writeAtomic(envFile, envFileText({ ...dotEnv, ...component.env }, tool.kind), 0o600);
+
+    // Judge what compose itself will run: nothing outside the package is read while rendering,
+    // then the rendered model (same env file, project, working directory as `up`) against the policy.
+    checkRenderInputs(component.composeFile, projectDir, what);
+    const model = await renderCompose({
+      run: this.opts.run,
+      tool,
+      project,
+      files: [component.composeFile],
+      envFile,
+      env: toolEnv,
+      cwd: ctx.workDir,
+      signal: ctx.signal,
+      timeoutMs: this.commandTimeout(0),
+      what,
+    });
+    throwIfAborted(ctx.signal, what);
+    checkComposeModel(model, component.policy ?? STRICT_POLICY, { projectDir, what });
+
+    // The model was rendered without our override: it adds labels only (derived from that model), so
+    // it cannot change what the policy judged; `up` runs the package's file with it.
+    const source = parseComposeSource(component.composeFile, what) as { version?: unknown } | null;
+    const outline = outlineModel(model, source?.version === undefined ? undefined : String(source.version), component.composeFile);
+    const override = join(ctx.workDir, `${project}.override.yaml`);
+    await writeAtomic(override, overrideYaml(outline, ownershipLabels(deployment, component.name, component.packageDigest)));
+    const files = [component.composeFile, override];
+    await writeAtomic(recordPath(ctx.workDir, project), JSON.stringify({ files, envFile } satisfies ApplyRecord));
+
+    const argv = composeArgv(tool, project, files, UP, envFile);
+    const up = () => this.opts.run(argv, { env: toolEnv, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(component.timeoutMs) });
     let result = await up();
     throwIfAborted(ctx.signal, what);
     if (result.code !== 0 && RECREATE_RACE.test(result.stderr)) {
@@ -157,7 +194,14 @@ export class ComposeAdapter implements RuntimeAdapter {
     // v1 needs the files; without them (or if they are gone) the label sweep below does the work.
     const files = record && (await allExist(record.files)) ? record.files : tool.kind === "v2" ? [] : null;
     if (files) {
-      const argv = composeArgv(tool, project, files, downArgs(this.opts.removeVolumes ?? false));
+      // Always an env file of ours: without one the tool would read the package's .env as its settings.
+      let envFile = record?.envFile;
+      if (!envFile || !existsSync(envFile)) {
+        envFile = join(ctx.workDir, `${project}.env`);
+        await mkdir(ctx.workDir, { recursive: true });
+        await writeAtomic(envFile, envFileText({}, tool.kind), 0o600);
+      }
+      const argv = composeArgv(tool, project, files, downArgs(this.opts.removeVolumes ?? false), envFile);
       const result = await this.opts.run(argv, { env, cwd: ctx.workDir, signal: ctx.signal, timeoutMs: this.commandTimeout(120_000) });
       throwIfAborted(ctx.signal, what);
       if (result.code !== 0) {
@@ -168,6 +212,7 @@ export class ComposeAdapter implements RuntimeAdapter {
     }
     await this.sweep(project, what, ctx.signal);
     await rm(join(ctx.workDir, `${project}.override.yaml`), { force: true });
+    await rm(join(ctx.workDir, `${project}.env`), { force: true });
     await rm(recordPath(ctx.workDir, project), { force: true });
   }
 
@@ -223,21 +268,20 @@ export class ComposeAdapter implements RuntimeAdapter {
   }
 }
 
-function checkParams(env: Record<string, string>, what: string): Record<string, string> {
-  for (const key of Object.keys(env)) {
-    if (RESERVED_PARAM.test(key)) {
-      throw new AgentError("COMPONENT_APPLY_FAILED", `${what}: parameter name "${key}" is reserved for the compose tool and cannot be set by a deployment`, { parameter: key });
-    }
-  }
-  return env;
-}
+/** Largest package .env the agent reads. */
+const MAX_DOTENV_BYTES = 1 << 20;
 
-async function readComposeFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    throw new AgentError("COMPOSE_INVALID", `compose file ${path} cannot be read: ${(err as Error).message}`, { where: path });
+/** The package's .env, if it has one: a regular file of the package itself (a symlink out of it is refused). */
+function readPackageDotEnv(projectDir: string, what: string): string | null {
+  const path = join(projectDir, ".env");
+  if (!existsSync(path)) return null;
+  const real = hostFs.realpath(path);
+  const root = hostFs.realpath(projectDir);
+  if (!real.startsWith(root + sep) || hostFs.kind(real) !== "file") {
+    throw new AgentError("COMPOSE_POLICY_DENIED", `${what}: the package's .env is not a file of the package (it leads to ${real})`, { where: ".env" });
   }
+  if (statSync(real).size > MAX_DOTENV_BYTES) throw new AgentError("COMPOSE_INVALID", `${what}: the package's .env is larger than ${MAX_DOTENV_BYTES} bytes`, { where: ".env" });
+  return readFileSync(real, "utf8");
 }
 
 function recordPath(workDir: string, project: string): string {
@@ -264,9 +308,9 @@ async function allExist(files: string[]): Promise<boolean> {
   return true;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
+async function writeAtomic(path: string, text: string, mode = 0o644): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, text);
+  await writeFile(tmp, text, { mode });
   await rename(tmp, path);
 }
 

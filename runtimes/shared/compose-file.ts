@@ -27,10 +27,19 @@ export interface ComposeOutline {
 export function outlineCompose(text: string, where: string): ComposeOutline {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parse(text, { merge: true });
   } catch (err) {
     throw new AgentError("COMPOSE_INVALID", `compose file ${where} is not valid YAML: ${(err as Error).message.split("\n")[0]}`, { where });
   }
+  return outlineModel(doc, isRecord(doc) && doc.version !== undefined ? String(doc.version) : undefined, where);
+}
+
+/**
+ * The outline of a compose model: a parsed file, or the model the compose tool
+ * rendered (v1 YAML or v2 JSON). `version` is the package file's own, which the
+ * override must repeat (a rendered v1 model always says 3.9).
+ */
+export function outlineModel(doc: unknown, version: string | undefined, where: string): ComposeOutline {
   if (!isRecord(doc)) throw new AgentError("COMPOSE_INVALID", `compose file ${where} is not a YAML mapping`, { where });
   const services = doc.services;
   if (!isRecord(services) || Object.keys(services).length === 0) {
@@ -42,12 +51,12 @@ export function outlineCompose(text: string, where: string): ComposeOutline {
   for (const [name, svc] of Object.entries(services)) {
     if (!isRecord(svc)) throw new AgentError("COMPOSE_INVALID", `compose file ${where}: service "${name}" is not a mapping`, { where });
     const replicas = isRecord(svc.deploy) ? svc.deploy.replicas : undefined;
-    if (svc.profiles === undefined && replicas !== 0 && svc.scale !== 0) startedServices.push(name);
-    if (svc.network_mode === undefined && svc.networks === undefined) usesDefaultNetwork = true;
+    const profiles = Array.isArray(svc.profiles) ? svc.profiles : svc.profiles == null ? [] : [svc.profiles];
+    if (profiles.length === 0 && replicas !== 0 && svc.scale !== 0) startedServices.push(name);
+    if (svc.network_mode == null && svc.networks == null) usesDefaultNetwork = true;
     const restart = isRecord(svc.deploy) && isRecord(svc.deploy.restart_policy) ? svc.deploy.restart_policy.condition : svc.restart;
-    if (restart === undefined || restart === "no" || restart === false || restart === "none") jobs.push(name);
+    if (restart == null || restart === "no" || restart === false || restart === "none") jobs.push(name);
   }
-  const version = doc.version === undefined ? undefined : String(doc.version);
   return {
     version,
     services: Object.keys(services),

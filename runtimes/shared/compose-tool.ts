@@ -35,9 +35,13 @@ export async function findComposeTool(
   return null;
 }
 
-/** The project-scoped part of a compose command line, the same for v1 and v2. */
-export function composeArgv(tool: Pick<ComposeTool, "argv">, project: string, files: string[], sub: string[]): string[] {
-  return [...tool.argv, "--project-name", project, ...files.flatMap((f) => ["--file", f]), ...sub];
+/**
+ * The project-scoped part of a compose command line, the same for v1 and v2.
+ * `envFile` replaces the project's `.env` for interpolation and tool settings
+ * (both versions read only the file given, not the package's `.env`).
+ */
+export function composeArgv(tool: Pick<ComposeTool, "argv">, project: string, files: string[], sub: string[], envFile?: string): string[] {
+  return [...tool.argv, "--project-name", project, ...files.flatMap((f) => ["--file", f]), ...(envFile ? ["--env-file", envFile] : []), ...sub];
 }
 
 /** `up -d` limited to this project; orphans are containers of this project only. */

@@ -6,10 +6,17 @@
  *
  * Faults for testing a WFM: a compose file whose text contains
  * `x-simulated-fail: <message>` fails to apply with COMPONENT_APPLY_FAILED.
+ *
+ * The compose policy is judged on the file as written (no compose tool here
+ * to render it: no interpolation, `extends` not followed), so a value that is
+ * still a `${…}` reference counts as set. It runs nothing either way.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { AgentError } from "../../src/errors/index.ts";
+import { STRICT_POLICY, checkComposeModel } from "../../src/packages/compose-policy.ts";
+import { checkRenderInputs, parseComposeSource } from "../shared/compose-render.ts";
+import { checkParameters } from "../shared/env-file.ts";
 import type { ApplyContext, DeploymentObservation, DeploymentRef, ResolvedComponent, RuntimeAdapter } from "../types.ts";
 
 interface SimContainer {
@@ -62,6 +69,14 @@ export class SimulatedRuntime implements RuntimeAdapter {
   }
 
   async applyComponent(deployment: DeploymentRef, component: ResolvedComponent, ctx: ApplyContext): Promise<void> {
+    const what = `applying component "${component.name}" of deployment ${deployment.deploymentId}`;
+    checkParameters(component.env, new Set(), what);
+    const model = parseComposeSource(component.composeFile, what) as { services?: unknown } | null;
+    if (model && typeof model === "object" && model.services) {
+      const projectDir = dirname(component.composeFile);
+      checkRenderInputs(component.composeFile, projectDir, what);
+      checkComposeModel(model, component.policy ?? STRICT_POLICY, { projectDir, what });
+    }
     const text = readFileSync(component.composeFile, "utf8");
     if (this.o.applyDelayMs) await sleep(this.o.applyDelayMs, ctx.signal);
     const fault = /x-simulated-fail:\s*(.+)/.exec(text);

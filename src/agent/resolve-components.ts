@@ -1,14 +1,15 @@
 /**
  * The resolver the reconciler uses: fetch, verify and unpack a component's
- * package into the data directory (src/packages), and attach its parameters.
+ * package into the data directory (src/packages), and attach its parameters
+ * and the device's compose policy. The policy is judged by the runtime
+ * adapter, on the model the compose tool renders (runtimes/shared/compose-render.ts):
+ * only it knows what compose will really run.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import type { ResolvedComponent } from "../../runtimes/types.ts";
 import type { Config } from "../config/schema.ts";
 import { loadWfmTls } from "../config/wfm-tls.ts";
 import { AgentError } from "../errors/index.ts";
-import { checkComposePolicy, parseDotEnv } from "../packages/compose-policy.ts";
 import { checkFreeSpace, resolvePackage } from "../packages/index.ts";
 import type { Platform } from "../platform/types.ts";
 import type { ComponentResolver } from "../reconcile/component-resolver.ts";
@@ -39,16 +40,13 @@ export function packageResolver(config: Config, platform: Platform, engineStorag
       },
     );
     const env = deployment.env[component.name] ?? {};
-    // Compose reads the package's .env too; parameters (the process environment) win over it.
-    const dotEnvFile = join(dirname(pkg.composeFile), ".env");
-    const dotEnv = existsSync(dotEnvFile) ? parseDotEnv(readFileSync(dotEnvFile, "utf8")) : {};
-    checkComposePolicy(readFileSync(pkg.composeFile, "utf8"), { ...dotEnv, ...env }, config.policy, dirname(pkg.composeFile), `component ${component.name}`);
     for (const dir of engineStorage) if (existsSync(dir)) await checkFreeSpace(dir, config.packages.reserve);
     return {
       name: component.name,
       composeFile: pkg.composeFile,
       packageDigest: pkg.packageDigest,
       env,
+      policy: config.policy,
       wait: component.wait,
       timeoutMs: component.timeoutMs,
     };

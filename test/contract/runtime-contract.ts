@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bunPlatform } from "../../src/platform/bun/index.ts";
@@ -172,6 +172,23 @@ export function runtimeContract(subject: ContractSubject): void {
       const err = await expectCode(adapter.applyComponent(other, component("odd", "rejected.yaml"), ctx()), "COMPOSE_INVALID");
       expect(err.message).toContain("no_such_option");
       await adapter.removeComponent(other, "odd", ctx());
+    }, SLOW);
+
+    test("the compose policy judges what compose will run: a privileged merge key is refused, nothing starts", async () => {
+      const dir = join(root, "pkg-merge");
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "compose.yaml"), `x-base: &base\n  privileged: true\nservices:\n  app:\n    <<: *base\n    image: ${TEST_IMAGE}\n    pull_policy: never\n    command: ["sleep", "3600"]\n`);
+      const merged = { ...component("merged", "web.yaml"), composeFile: join(dir, "compose.yaml") };
+      const err = await expectCode(adapter.applyComponent(other, merged, ctx()), "COMPOSE_POLICY_DENIED");
+      expect(err.message).toContain("services.app.privileged");
+      expect(await idsOf(other, "merged")).toEqual([]);
+    }, SLOW);
+
+    test("a parameter is an interpolation variable only, whatever its name", async () => {
+      await adapter.applyComponent(other, component("named", "web.yaml", { GREETING: "through the env file", LD_PRELOAD: "/nonexistent/trap.so", PYTHONPATH: "/nonexistent" }), ctx());
+      const [id] = await idsOf(other, "named");
+      expect(await cli(subject.engine, ["exec", id!, "sh", "-c", 'echo "$GREETING"'])).toBe("through the env file");
+      await adapter.removeComponent(other, "named", ctx());
     }, SLOW);
 
     test("a missing engine is ENGINE_NOT_FOUND and reports no profile", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parse } from "yaml";
-import { outlineCompose, overrideYaml } from "../../../runtimes/shared/compose-file.ts";
+import { outlineCompose, outlineModel, overrideYaml } from "../../../runtimes/shared/compose-file.ts";
 import { AgentError } from "../../../src/errors/index.ts";
 
 const codeOf = (fn: () => unknown) => {
@@ -53,6 +53,23 @@ volumes:
     expect(codeOf(() => outlineCompose("- a\n- b\n", "f"))).toBe("COMPOSE_INVALID");
     expect(codeOf(() => outlineCompose("version: '3'\n", "f"))).toBe("COMPOSE_INVALID");
     expect(codeOf(() => outlineCompose("services:\n  a: 5\n", "f"))).toBe("COMPOSE_INVALID");
+  });
+});
+
+describe("outlineModel (the model the compose tool rendered)", () => {
+  test("reads v2's JSON shapes and what merge keys or extends contributed", () => {
+    const v2 = {
+      name: "p",
+      services: {
+        a: { image: "x", command: null, networks: { default: null }, restart: "always" },
+        b: { image: "x", profiles: ["debug"], networks: { default: null } },
+      },
+      networks: { default: { name: "p_default", ipam: {}, external: false } },
+      volumes: { data: { name: "p_data", external: false }, ext: { name: "e", external: true } },
+    };
+    expect(outlineModel(v2, undefined, "f")).toEqual({ version: undefined, services: ["a", "b"], startedServices: ["a"], networks: ["default"], volumes: ["data"], usesDefaultNetwork: false, jobs: ["b"] });
+    // a restart policy from a merge key makes the service a long-running one, not a job
+    expect(outlineCompose("x-b: &b {restart: always}\nservices:\n  a: {<<: *b, image: x}\n", "f").jobs).toEqual([]);
   });
 });
 
