@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createComposeRuntime } from "../runtimes/compose/index.ts";
 import { createPodmanRuntime } from "../runtimes/podman/index.ts";
 import type { DeploymentRef } from "../runtimes/types.ts";
-import { bunPlatform } from "../src/adapter/bun/index.ts";
+import { bunPlatform } from "../src/platform/bun/index.ts";
 import { TEST_IMAGE, ensureTestImage } from "../test/support/images.ts";
 
 const DEPLOYMENTS = 20;

@@ -5,7 +5,8 @@
  */
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
 import type { Config } from "../config/schema.ts";
-import { asAgentError } from "../errors/index.ts";
+import { AgentError, asAgentError } from "../errors/index.ts";
+import { isSafeDeploymentId } from "../protocol/deployment-id.ts";
 import { Journal } from "../journal/journal.ts";
 import { StatusSender } from "../journal/sender.ts";
 import type { Logger } from "../log.ts";
@@ -108,7 +109,7 @@ export class Agent {
       resolve: d.resolve,
       log: log.child({ part: "reconciler" }),
       rollback: config.reconcile.rollback,
-      workDir: (id) => join(config.dataDir, "deployments", id),
+      workDir: (id) => deploymentWorkDir(config.dataDir, id),
       onReport: () => this.sender.wake(),
     });
     this.sync = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
@@ -243,4 +244,14 @@ export class Agent {
     await this.queue.idle().catch(() => {});
     this.store.close();
   }
+}
+
+/**
+ * A deployment's work directory. Ids are checked where they enter (manifest and
+ * YAML); this second check keeps a row stored before that check existed from
+ * pointing a removal at the data directory itself (docs/protocol.md §5).
+ */
+export function deploymentWorkDir(dataDir: string, id: string): string {
+  if (!isSafeDeploymentId(id)) throw new AgentError("DEPLOYMENT_INVALID", `deployment id ${JSON.stringify(id)} is not a safe path segment; refusing to use it as a directory`);
+  return join(dataDir, "deployments", id);
 }

@@ -34,7 +34,12 @@ export function packageResolver(config: Config, platform: Platform, engineStorag
       {
         dataDir: config.dataDir,
         fetch: (url, init) => platform.fetch(url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 4)]) }, tls),
-        limits: { maxPackageBytes: config.packages.maxBytes },
+        limits: {
+          maxPackageBytes: config.packages.maxBytes,
+          maxExpandedBytes: Math.max(config.packages.maxExpandedBytes, config.packages.maxBytes),
+          maxRatio: config.packages.maxRatio,
+          maxEntries: config.packages.maxEntries,
+        },
         allowInsecureHttp: config.packages.allowInsecureHttp,
         minFreeBytes: config.packages.reserve,
       },

@@ -168,6 +168,12 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       allowInsecureHttp: v.optional(v.boolean(), false),
       maxBytes: size("256MiB"),
+      /** Largest package once unpacked (sum of file sizes); a gzip bomb stops here. */
+      maxExpandedBytes: size("256MiB"),
+      /** Largest expansion (unpacked ÷ compressed bytes), judged after the first MiB. */
+      maxRatio: v.optional(v.pipe(v.number(), v.minValue(1, "must be ≥ 1"), v.maxValue(100_000, "must be ≤ 100000")), 200),
+      /** Most entries (files and directories) in a package archive. */
+      maxEntries: v.optional(v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1), v.maxValue(1_000_000)), 1000),
       /** Free space kept on the data directory and engine storage; deployments fail early below it. */
       reserve: size("512MiB"),
     }),
@@ -189,6 +195,8 @@ export const ConfigSchema = v.strictObject({
       bundleBytes: size("64MiB"),
       bundleEntries: v.optional(v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1)), 10_000),
       bundleExpandedBytes: size("256MiB"),
+      /** Largest expansion of the bundle (unpacked ÷ compressed bytes); templated bundles reach about 75. */
+      bundleMaxRatio: v.optional(v.pipe(v.number(), v.minValue(1, "must be ≥ 1"), v.maxValue(100_000, "must be ≤ 100000")), 200),
     }),
     {},
   ),

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { DeviceIdentity } from "../identity/load-or-create.ts";
 import { AgentError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
-import { readBounded } from "../protocol/read-body.ts";
+import { readBounded, readPrefix } from "../protocol/read-body.ts";
 import type { WfmClient } from "../protocol/wfm-client.ts";
 import { clockSkewError } from "./clock-skew.ts";
 import { OnboardingResponseSchema, onboardingRequestBody } from "./response.ts";
@@ -53,7 +53,10 @@ export async function onboard(opts: OnboardOptions): Promise<{ clientId: string 
     body: new TextEncoder().encode(onboardingRequestBody(identity.certificateDerBase64)),
     headers: { "content-type": "application/json", accept: "application/json" },
   });
-  const text = new TextDecoder().decode(await readBounded(res, MAX_RESPONSE_BYTES, what));
+  // Only a success's body is needed whole; an error's first KiBs say enough, and a
+  // 403 with a huge body must still read as "not approved yet", not as too large.
+  const ok = res.status === 201 || res.status === 200;
+  const text = ok ? new TextDecoder().decode(await readBounded(res, MAX_RESPONSE_BYTES, what)) : (await readPrefix(res)).text;
 
   if (res.status === 201 || res.status === 200) {
     let json: unknown;

@@ -17,7 +17,7 @@ import { certificatePem, certificateThumbprint, parseCertificate } from "../iden
 import { decodePem } from "../identity/pem.ts";
 import type { Logger } from "../log.ts";
 import type { Platform } from "../platform/types.ts";
-import { readBounded } from "../protocol/read-body.ts";
+import { readBounded, readPrefix } from "../protocol/read-body.ts";
 
 export const ROOT_CA_PATH = "/api/v1/onboarding/certificate";
 export const TOFU_CA_FILE = "wfm-root-ca.pem";
@@ -91,10 +91,11 @@ export async function ensureTrustedCa(opts: TrustOptions): Promise<string | null
     const e = err as Error;
     throw new AgentError("WFM_UNREACHABLE", `trustOnFirstUse: ${what}: ${(e.cause as Error | undefined)?.message ?? e.message}`, { url });
   }
-  const text = new TextDecoder().decode(await readBounded(res, 256 * 1024, what));
   if (res.status !== 200) {
+    const { text } = await readPrefix(res);
     throw new AgentError("WFM_HTTP_ERROR", `trustOnFirstUse: ${what}: ${res.status} ${text.slice(0, 200)}`, { status: res.status, url });
   }
+  const text = new TextDecoder().decode(await readBounded(res, 256 * 1024, what));
   let ders: Uint8Array[];
   try {
     const body = JSON.parse(text) as { certificate?: unknown };

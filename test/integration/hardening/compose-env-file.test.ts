@@ -11,7 +11,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { undollar } from "../../../runtimes/shared/compose-render.ts";
 import { envFileText } from "../../../runtimes/shared/env-file.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { inCI } from "../../support/engines.ts";
 
 const v1 = Bun.which("docker-compose");

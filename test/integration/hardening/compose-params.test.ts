@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { defaultBaseEnv } from "../../../runtimes/shared/compose-adapter.ts";
 import { projectName } from "../../../runtimes/shared/naming.ts";
 import { type Harness, makeAgent } from "../../support/agent-harness.ts";
@@ -94,7 +94,7 @@ for (const engine of ["docker", "podman"] as EngineName[]) {
         ids.push(id);
         rmSync(marker, { force: true });
         serveDeployments(wfm, [{ id, packagePath: "/pkg/trap.tar.gz", parameters: { [name]: value(), SEEN_VALUE: value() } }]);
-        expect((await h.agent.engine.poll(new AbortController().signal)).outcome).toBe("applied");
+        expect((await h.agent.sync.poll(new AbortController().signal)).outcome).toBe("applied");
         expect(existsSync(marker) ? readFileSync(marker, "utf8") : "").toBe("");
         const d = h.agent.store.getDeployment(id);
         expect({ state: d?.state, error: d?.error }).toEqual({ state: "installed", error: undefined });

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { projectName } from "../../../runtimes/shared/naming.ts";
 import type { ResolvedComponent, RuntimeAdapter } from "../../../runtimes/types.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { AgentError } from "../../../src/errors/index.ts";
 import type { ComposePolicy } from "../../../src/packages/compose-policy.ts";
 import { type Harness, makeAgent } from "../../support/agent-harness.ts";
@@ -176,7 +176,7 @@ for (const engine of ["docker", "podman"] as EngineName[]) {
 
     test("each fails with COMPOSE_POLICY_DENIED, is reported so, and starts nothing", async () => {
       serveDeployments(wfm, SIX.map((a, i) => ({ id: ids[i]!, packagePath: `/pkg/${i}.tar.gz`, parameters: a.params })));
-      expect((await h.agent.engine.poll(new AbortController().signal)).outcome).toBe("applied");
+      expect((await h.agent.sync.poll(new AbortController().signal)).outcome).toBe("applied");
       for (const [i, a] of SIX.entries()) {
         const d = h.agent.store.getDeployment(ids[i]!);
         expect({ what: a.what, state: d?.state, code: d?.error?.code }).toEqual({ what: a.what, state: "failed", code: "COMPOSE_POLICY_DENIED" });

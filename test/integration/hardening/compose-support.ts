@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createComposeRuntime } from "../../../runtimes/compose/index.ts";
 import { createPodmanRuntime } from "../../../runtimes/podman/index.ts";
 import type { RuntimeAdapter } from "../../../runtimes/types.ts";
-import { bunPlatform } from "../../../src/adapter/bun/index.ts";
+import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { writeTarGz } from "../../../src/archive/index.ts";
 import { sha256Digest } from "../../../src/protocol/digest.ts";
 import type { EngineName } from "../../support/engines.ts";
