@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { packageResolver } from "../../../src/agent/resolve-components.ts";
+import { packageResolver } from "../../../src/bootstrap/resolve-components.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { AgentError } from "../../../src/errors/index.ts";
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { packageResolver } from "../../../src/agent/resolve-components.ts";
+import { packageResolver } from "../../../src/bootstrap/resolve-components.ts";
 import { writeTarGz } from "../../../src/archive/index.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { AgentError } from "../../../src/errors/index.ts";
