@@ -17,7 +17,7 @@ import type { Config } from "../config/schema.ts";
 import { loadWfmTls, type WfmTls } from "../config/wfm-tls.ts";
 import { asAgentError } from "../errors/index.ts";
 import { loadOrCreateIdentity, type DeviceIdentity } from "../identity/load-or-create.ts";
-import { createRequestSigner } from "../identity/request-signer.ts";
+import { createRequestSigner, keyIdFor } from "../identity/request-signer.ts";
 import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 import type { Logger } from "../log.ts";
 import { CLIENT_ID_META, ensureOnboarded, sleep, type MetaStore } from "../onboarding/ensure-onboarded.ts";
@@ -111,7 +111,7 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
     }
     return known;
   };
-  const signer = createRequestSigner(identity, () => clientId() ?? identity.thumbprint);
+  const signer = createRequestSigner(identity, keyIdFor(identity, clientId));
 
   let ctxRef: TaskContext | undefined;
   let settle!: () => void;

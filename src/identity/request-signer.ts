@@ -50,7 +50,7 @@ export function createRequestSigner(identity: DeviceIdentity, keyId: () => strin
   };
 }
 
-/** The keyid rule of PROTOCOL.md §2: the clientId once known, the certificate thumbprint before. */
+/** The keyid rule of docs/protocol.md §2: the clientId once known, the certificate thumbprint before. */
 export function keyIdFor(identity: DeviceIdentity, clientId: () => string | undefined): () => string {
   return () => clientId() ?? identity.thumbprint;
 }

@@ -17,8 +17,6 @@ export interface SenderOptions {
   maxEntries: number;
   /** False while a known downtime window is in force: no attempts, no errors. */
   mayCommunicate?: () => boolean;
-  /** Reports the Date header of each answer (clock offset estimation). */
-  onServerDate?: (date: string) => void;
   random?: () => number;
 }
 
@@ -148,7 +146,6 @@ export class StatusSender {
     const log = this.o.log.child({ deploymentId: entry.deploymentId, seq: entry.seq, state: entry.state });
     try {
       const outcome = await this.o.client.postStatus(entry.deploymentId, entry.body);
-      if (outcome.serverDate) this.o.onServerDate?.(outcome.serverDate);
       if (outcome.kind === "accepted") {
         this.o.journal.ack(entry.seq);
         this.state.delivered++;
