@@ -7,7 +7,7 @@
  * published as a read model (read-model.ts), never as mutable fields.
  */
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
-import type { WfmSession } from "../bootstrap/session.ts";
+import type { WfmSession } from "./session.ts";
 import type { Config } from "../config/schema.ts";
 import { AgentError, asAgentError } from "../errors/index.ts";
 import { StatusSender } from "../journal/sender.ts";

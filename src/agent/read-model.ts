@@ -6,7 +6,7 @@
  * (docs/architecture.md, "Read model").
  */
 import type { EngineInfo } from "../../runtimes/types.ts";
-import type { IdentityView } from "../bootstrap/session.ts";
+import type { IdentityView } from "./session.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { SenderState } from "../journal/sender.ts";
 import type { LastPlan } from "../reconcile/reconciler.ts";

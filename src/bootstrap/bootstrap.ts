@@ -20,7 +20,7 @@ import { type DataDirLock, lockDataDir } from "../store/data-dir-lock.ts";
 import { StateStore, stateDbPath } from "../store/state-store.ts";
 import { chooseRuntime } from "./choose-runtime.ts";
 import { packageResolver } from "./resolve-components.ts";
-import type { WfmSession } from "./session.ts";
+import type { WfmSession } from "../agent/session.ts";
 import { StartFailure } from "./start-failure.ts";
 import { createV1Session } from "./v1-session.ts";
 

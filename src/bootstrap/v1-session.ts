@@ -25,7 +25,7 @@ import { ensureTrustedCa } from "../onboarding/trust-on-first-use.ts";
 import type { Platform } from "../platform/types.ts";
 import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn, WfmClient } from "../protocol/wfm-client.ts";
-import type { IdentityView, WfmSession } from "./session.ts";
+import type { IdentityView, WfmSession } from "../agent/session.ts";
 
 export const CAPABILITIES_CHECK_INTERVAL_MS = 10 * 60_000;
 /** After a failed capabilities report: retry sooner than the interval, backing off from this. */

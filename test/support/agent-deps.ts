@@ -10,7 +10,7 @@ import { systemClock } from "../../src/agent/clock.ts";
 import { ClockOffset } from "../../src/agent/clock-offset.ts";
 import type { BackgroundTask } from "../../src/agent/tasks.ts";
 import { createWfmClient } from "../../src/bootstrap/bootstrap.ts";
-import type { WfmSession } from "../../src/bootstrap/session.ts";
+import type { WfmSession } from "../../src/agent/session.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { loadWfmTls } from "../../src/config/wfm-tls.ts";
 import type { Logger } from "../../src/log.ts";
