@@ -61,8 +61,10 @@ export interface BackoffView {
 export interface JournalEntryView {
   seq: number;
   deploymentId: string;
+  /** The deployment state the report carries. */
   state: string;
-  status: "pending" | "parked";
+  /** Where the report is: queued for delivery, or parked (the WFM refused it for good). */
+  delivery: "queued" | "parked";
   attempts: number;
   lastError: string | null;
   /** When the change happened: within this boot from the monotonic clock and the WFM's clock offset, else the device's wall clock of then. */

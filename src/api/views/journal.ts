@@ -18,7 +18,7 @@ const entryView = (e: JournalEntry, now: ClockNow): JournalEntryView => {
     seq: e.seq,
     deploymentId: e.deploymentId,
     state: e.state,
-    status: e.status,
+    delivery: e.status === "parked" ? "parked" : "queued",
     attempts: e.attempts,
     lastError: e.lastError ?? null,
     createdAt: iso(at.atMs),

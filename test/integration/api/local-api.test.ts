@@ -153,7 +153,7 @@ describe("GET routes, loopback, no token configured", () => {
     const tried = j.pending.find((e: { attempts: number }) => e.attempts > 0);
     expect(tried).toBeDefined();
     expect(tried.lastError).toContain("503");
-    expect(tried.status).toBe("pending");
+    expect(tried.delivery).toBe("queued");
     expect(tried.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(new Set(j.pending.map((e: { deploymentId: string }) => e.deploymentId))).toEqual(new Set(["dep-ok", "dep-bad"]));
   });

@@ -7,6 +7,8 @@
  * SQLite, simulated runtime) against a real HTTP WFM that publishes one
  * manifest version after another; the pending count is sampled at every report
  * the WFM receives and after every sync.
+ *
+ * Invariants held here (docs/architecture.md): INV-JOURNAL-2.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeTarGz } from "../../../src/archive/index.ts";

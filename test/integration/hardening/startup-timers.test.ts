@@ -5,6 +5,8 @@
  * now bounds every duration (config-validation.test.ts), and the agent never
  * hands a timer more than it can hold (src/util/timer.ts): shown here with the
  * bounds bypassed, a real Agent, a real HTTP WFM and real child processes.
+ *
+ * Invariants held here (docs/architecture.md): INV-TIME-1.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";

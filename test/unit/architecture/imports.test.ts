@@ -6,6 +6,8 @@
  * except at the composition root (src/bootstrap, src/cli). The checker is a
  * pure function; the last tests feed it a deliberate cycle and an upward import
  * to show that it would fail.
+ *
+ * Invariants held here (docs/architecture.md): INV-LAYER-1.
  */
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
