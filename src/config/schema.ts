@@ -112,7 +112,7 @@ export const ConfigSchema = v.strictObject({
       /** Plain http:// is refused unless this is true, and even then only towards a loopback WFM (the dev WFM). */
       allowInsecureHttp: v.optional(v.boolean(), false),
       requestTimeout: duration("30s", { min: SECOND, max: HOUR, text: "1s and 1h" }),
-      /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (PROTOCOL.md §1.2). */
+      /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (docs/protocol.md §1.2). */
       trustOnFirstUse: v.optional(v.boolean(), false),
     }),
   dataDir: v.optional(nonEmpty, "/var/lib/margo-agent"),

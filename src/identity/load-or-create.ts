@@ -1,5 +1,5 @@
 /**
- * The device identity (PROTOCOL.md §1.3): a provisioned key and certificate, or
+ * The device identity (docs/protocol.md §1.3): a provisioned key and certificate, or
  * on first boot a generated ECDSA P-256 key with a self-signed certificate whose
  * subject CN is the device id. The private key file is created 0600 from the
  * first byte (open with O_EXCL and the mode, then rename into place), so it is
