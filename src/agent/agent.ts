@@ -22,6 +22,7 @@ import { DesiredStateSync, type PollOutcome } from "../sync/desired-state-sync.t
 import { after, every, type Timer } from "../util/timer.ts";
 import { Activity } from "./activity.ts";
 import type { ClockOffset } from "./clock-offset.ts";
+import type { PullProgress } from "./pull-progress.ts";
 import { nextPollDelay } from "./poll-schedule.ts";
 import type { AgentReadModel, AgentSnapshot } from "./read-model.ts";
 import { SerialQueue } from "./serial-queue.ts";
@@ -41,6 +42,8 @@ export interface AgentDeps {
   clockOffset: ClockOffset;
   /** The profile's identity: which client this is, and its background tasks. */
   session?: Pick<WfmSession, "clientId" | "describe" | "tasks">;
+  /** Package pulls under way, written by the resolver. */
+  pulls?: PullProgress;
   random?: () => number;
 }
 
@@ -174,6 +177,7 @@ export class Agent {
       communication: this.communication(),
       clientId,
       identity: this.d.session?.describe(),
+      pulls: this.d.pulls?.snapshot() ?? [],
     });
   }
 

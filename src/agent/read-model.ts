@@ -14,6 +14,7 @@ import type { communicationAllowed } from "../schedule/windows.ts";
 import type { StateStore } from "../store/state-store.ts";
 import type { PollOutcome } from "../sync/desired-state-sync.ts";
 import type { ActivitySnapshot } from "./activity.ts";
+import type { PullView } from "./pull-progress.ts";
 
 export interface AgentSnapshot extends ActivitySnapshot {
   readonly startedAtMs: number;
@@ -30,6 +31,8 @@ export interface AgentSnapshot extends ActivitySnapshot {
   readonly communication: ReturnType<typeof communicationAllowed>;
   readonly clientId?: string;
   readonly identity?: IdentityView;
+  /** Package pulls under way (bytes of total). */
+  readonly pulls: readonly PullView[];
 }
 
 /** The store's reads only: what a view may call. */

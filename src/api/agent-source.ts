@@ -128,6 +128,7 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
           ? { at: iso(plan.atMs), trigger: plan.trigger, steps: plan.steps.map((s) => ({ action: s.action, deploymentId: s.deploymentId, reason: s.reason, fromDigest: s.fromDigest ?? null, toDigest: s.toDigest ?? null })) }
           : null,
         backoff: backoff(snap),
+        pulls: snap.pulls.map((p) => ({ deploymentId: p.deploymentId, component: p.component, reference: p.reference, bytes: p.bytes, total: p.total, startedAt: iso(p.startedAtMs) })),
       };
     },
 

@@ -132,6 +132,17 @@ export interface StatusView {
   clockOffsetMs: number | null;
   lastPlan: { at: string; trigger: string; steps: StepView[] } | null;
   backoff: BackoffView[];
+  /** Package pulls under way. */
+  pulls: PullStatusView[];
+}
+
+export interface PullStatusView {
+  deploymentId: string;
+  component: string;
+  reference: string;
+  bytes: number;
+  total: number;
+  startedAt: string;
 }
 
 export interface Verdict {

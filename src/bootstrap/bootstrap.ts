@@ -12,6 +12,7 @@ import { mkdirSync } from "node:fs";
 import { Agent } from "../agent/agent.ts";
 import { systemClock } from "../agent/clock.ts";
 import { ClockOffset } from "../agent/clock-offset.ts";
+import { PullProgress } from "../agent/pull-progress.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Platform } from "../platform/types.ts";
@@ -97,18 +98,20 @@ export function createWfmClient(session: WfmSession, clockOffset: ClockOffset, u
 export async function buildAgent(f: Foundation, opts: { simulatedDelayMs?: number } = {}): Promise<Agent> {
   const { config, platform, log } = f;
   const runtime = await chooseRuntime(config, platform, { simulatedDelayMs: opts.simulatedDelayMs ?? 0 });
+  const pulls = new PullProgress();
   const engine = await runtime.engineInfo();
   log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
   try {
     const agent = new Agent({
       config,
       runtime,
-      resolve: packageResolver(config, platform),
+      resolve: packageResolver(config, platform, { log, pulls }),
       log,
       store: f.store,
       client: f.client,
       clockOffset: f.clockOffset,
       session: f.session,
+      pulls,
     });
     return agent;
   } catch (err) {

@@ -39,6 +39,19 @@ function checkKeyFile(path: string): string | undefined {
   return undefined;
 }
 
+/** A file holding credentials: present, regular, and readable by its owner only. Its content is never read here. */
+function checkPrivateFile(path: string): string | undefined {
+  let info;
+  try {
+    info = statSync(path);
+  } catch (err) {
+    return `${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  if (!info.isFile()) return `${path} is not a regular file`;
+  if ((info.mode & 0o077) !== 0) return `${path} is mode ${(info.mode & 0o777).toString(8).padStart(4, "0")}; it holds credentials and must be readable by its owner only (chmod 600 ${path})`;
+  return undefined;
+}
+
 function checkCertFile(path: string): string | undefined {
   try {
     parseCertificate(certificateDer(pemText(path)));
@@ -66,6 +79,15 @@ export function configFileProblems(config: Config): FileProblem[] {
     if (k) problems.push({ code: "IDENTITY_INVALID", key: keyFile !== null ? "identity.keyFile" : "identity.certFile", message: k });
     const c = checkCertFile(cert);
     if (c) problems.push({ code: "IDENTITY_INVALID", key: certFile !== null ? "identity.certFile" : "identity.keyFile", message: c });
+  }
+  const auth = config.registries.authFile;
+  if (auth !== null) {
+    const problem = checkPrivateFile(auth);
+    if (problem) problems.push({ code: "CONFIG_INVALID", key: "registries.authFile", message: problem });
+  }
+  for (const [host, file] of Object.entries(config.registries.caFiles)) {
+    const problem = checkCertFile(file);
+    if (problem) problems.push({ code: "CA_FILE_INVALID", key: `registries.caFiles.${host}`, message: problem });
   }
   try {
     if (!statSync(config.dataDir).isDirectory()) problems.push({ code: "CONFIG_INVALID", key: "dataDir", message: `${config.dataDir} exists and is not a directory` });

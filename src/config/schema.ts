@@ -4,6 +4,7 @@
  * ignored on a device nobody watches).
  */
 import * as v from "valibot";
+import { RegistriesConfigSchema } from "../oci/config.ts";
 import { DAYS, isValidTimeZone } from "../schedule/windows.ts";
 import { parseDuration } from "../util/duration.ts";
 import { parseSize } from "../util/size.ts";
@@ -179,6 +180,8 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Registries for OCI packages (repository + revision): credentials, mirrors, CAs (src/oci/config.ts). */
+  registries: RegistriesConfigSchema,
   /** What compose files from the WFM may ask of the host. Secure by default. */
   policy: v.optional(
     v.strictObject({

@@ -31,8 +31,9 @@ function normalise(doc: ApplicationDeploymentDoc, where: string): Deployment {
     if (names.has(c.name)) throw new AgentError("DEPLOYMENT_INVALID", `${where}: spec.deploymentProfile.components.${i}.name: ${c.name} is listed twice`);
     names.add(c.name);
     const p = c.properties;
-    if (doc.spec.deploymentProfile.type === "compose" && !p.packageLocation) {
-      throw new AgentError("DEPLOYMENT_INVALID", `${where}: spec.deploymentProfile.components.${i}.properties.packageLocation: required for compose components`);
+    // A compose package is an OCI artifact (repository + revision, rc.2 as revised and rc3) or a URL (packageLocation, rc.2).
+    if (doc.spec.deploymentProfile.type === "compose" && !p.packageLocation && !p.repository) {
+      throw new AgentError("DEPLOYMENT_INVALID", `${where}: spec.deploymentProfile.components.${i}.properties: a compose component needs repository (+ revision) or packageLocation`);
     }
     return {
       name: c.name,

@@ -90,7 +90,7 @@ describe.skipIf(!openssl)("package redirects are checked hop by hop", () => {
     });
     const deployment = { id: "d", name: "d", profileType: "compose" as const, env: {}, components: [] };
     const component = { name: "web", packageLocation, timeoutMs: 1000, wait: false };
-    return packageResolver(config, bunPlatform, [])(deployment, component, new AbortController().signal);
+    return packageResolver(config, bunPlatform, { engineStorage: [] })(deployment, component, new AbortController().signal);
   };
 
   const failure = async (packageLocation: string, allowInsecureHttp = false): Promise<AgentError> => {
