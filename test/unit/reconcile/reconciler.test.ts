@@ -87,11 +87,50 @@ describe("add, update, remove", () => {
     w.runtime.failOn("apply", { component: "cache" }, "no such image");
     const [failed] = await w.pass(w.desired([yamlOf("d1", ["web", "cache"], "2")], 2n));
     expect(failed!.error?.code).toBe("UPDATE_ROLLED_BACK");
-    // v3 drops db (of the last known good) and cache (of the failed version, never started).
+    w.runtime.calls.length = 0;
+    // v3 drops db, which only the last known good still names.
     await w.pass(w.desired([yamlOf("d1", ["web"], "3")], 3n));
     expect(w.store.getDeployment("d1")!.state).toBe("installed");
     expect(Object.keys(await w.running("d1"))).toEqual(["web"]);
     expect(w.runtime.log("remove").map((c) => c.split("@")[0])).toEqual(["remove d1/db"]);
+  });
+
+  test("a rolled-back update leaves nothing it added running: the good version as it was", async () => {
+    await installed(yamlOf("d1", ["web"]));
+    w.runtime.failOn("apply", { component: "extra" }, "no such image");
+    const [outcome] = await w.pass(w.desired([yamlOf("d1", ["web", "cache", "extra"], "2")], 2n));
+    expect(outcome!.error?.code).toBe("UPDATE_ROLLED_BACK");
+    // cache of the failed version had started; extra had not (removing it is a no-op).
+    expect(await w.running("d1")).toEqual({ web: short(yamlOf("d1", ["web"])) });
+    expect(w.runtime.log("remove").map((c) => c.split("@")[0])).toEqual(["remove d1/cache", "remove d1/extra"]);
+  });
+
+  test("what a failed version started, and no record names any more, goes with the next successful update (rollback off)", async () => {
+    w.close();
+    w = new World({ rollback: false });
+    await installed(yamlOf("d1", ["web"]));
+    w.runtime.failOn("apply", { component: "extra" }, "no such image", { times: 1 });
+    await w.pass(w.desired([yamlOf("d1", ["web", "cache", "extra"], "2")], 2n));
+    expect(Object.keys(await w.running("d1"))).toEqual(["web", "cache"]);
+    // The WFM gives up on v2: v3's pending snapshot replaces the record that named cache.
+    await w.pass(w.desired([yamlOf("d1", ["web"], "3")], 3n));
+    expect(w.store.getDeployment("d1")!.state).toBe("installed");
+    expect(await w.running("d1")).toEqual({ web: short(yamlOf("d1", ["web"], "3")) });
+  });
+
+  test("a last known good that no longer parses: the engine still says what runs; without either, nothing more is dropped", async () => {
+    await installed();
+    w.store.db.exec("UPDATE deployments SET good_yaml = 'spec: [unclosed' WHERE id = 'd1'");
+    const [outcome] = await w.pass(w.desired([yamlOf("d1", ["web"], "2")], 2n));
+    expect(outcome!.state).toBe("installed");
+    expect(w.runtime.log("remove").map((c) => c.split("@")[0])).toEqual(["remove d1/db"]);
+
+    w.runtime.calls.length = 0;
+    w.store.db.exec("UPDATE deployments SET good_yaml = 'spec: [unclosed' WHERE id = 'd1'");
+    w.runtime.inspectError = new AgentError("ENGINE_UNREACHABLE", "no answer");
+    const [next] = await w.pass(w.desired([yamlOf("d1", ["other"], "3")], 3n));
+    expect(next!.state).toBe("installed");
+    expect(w.runtime.log("remove")).toEqual([]); // web keeps running: nothing names it any more
   });
 
   test("a dropped component that cannot be removed is logged; the update still succeeds", async () => {
