@@ -316,6 +316,16 @@ describe("waking and downtime", () => {
     expect(wfm.received.length).toBe(1); // still backing off
   });
 
+  test("a compaction that fails on wake() is logged; the reconciler that woke the sender goes on", async () => {
+    sender.stop();
+    const client = new WfmClient({ baseUrl: wfm.url, clientId: () => "dev-1", fetch: (url, init) => fetch(url, init), requestTimeoutMs: 10_000, userAgent: "t" });
+    sender = new StatusSender({ journal: store.journal, client, log: silentLogger, policy: POLICY, maxEntries: 10, random: () => 0, mayCommunicate: () => false });
+    for (let i = 0; i < 20; i++) journal("a", "installing");
+    store.db.exec("CREATE TEMP TRIGGER broken BEFORE DELETE ON journal BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;");
+    expect(() => sender.wake()).not.toThrow();
+    expect(store.journal.counts().pending).toBe(20);
+  });
+
   test("retryNow() while a drain runs, and that drain then fails with a long Retry-After: the retry is not lost", async () => {
     const body = journal("a", "installed");
     let release!: () => void;

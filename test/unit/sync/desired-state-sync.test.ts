@@ -136,6 +136,25 @@ describe("refused manifests", () => {
     expect(await poll()).toMatchObject({ outcome: "applied", manifestVersion: 2n });
   });
 
+  test("a bundle without one of the deployments is a verdict too (BUNDLE_INCOMPLETE)", async () => {
+    const { etag } = wfm.publish(1n, [v1, yamlOf("d2", ["web"])], { leaveOut: ["d2"] });
+    const outcome = await poll();
+    expect([outcome.outcome, codeOf(outcome)]).toEqual(["rejected", "BUNDLE_INCOMPLETE"]);
+    expect(w.store.listDeployments()).toEqual([]); // nothing applied from a manifest not fully verified
+    await poll();
+    expect(lastIfNoneMatch()).toBe(etag);
+  });
+
+  test("a YAML whose id is not the one the manifest lists: that deployment fails, the others are applied", async () => {
+    wfm.publish(1n, [v1, yamlOf("d2", ["web"])], { listAs: { d2: "d3" } });
+    const outcome = await poll();
+    expect(outcome.outcome).toBe("applied");
+    expect(w.store.listDeployments().map((d) => [d.id, d.state, d.error?.code])).toEqual([
+      ["d1", "installed", undefined],
+      ["d3", "failed", "DEPLOYMENT_ID_MISMATCH"],
+    ]);
+  });
+
   test("a manifest that does not parse is refused and not remembered (there is no ETag to trust)", async () => {
     wfm.publishRaw('{"manifestVersion": 1.5, "bundle": null, "deployments": []}');
     const outcome = await poll();

@@ -30,17 +30,21 @@ export class TinyWfm {
 
   /**
    * Publishes a manifest (the version as raw digits, so u64 values stay exact).
-   * `wrongBundle` serves other bytes than the bundle's digest says.
+   * `wrongBundle` serves other bytes than the bundle's digest says; `leaveOut`
+   * keeps these deployments' YAMLs out of the bundle; `listAs` lists a YAML
+   * under another deployment id than its own.
    */
-  publish(version: bigint, yamls: readonly string[], opts: { wrongBundle?: boolean } = {}): Published {
+  publish(version: bigint, yamls: readonly string[], opts: { wrongBundle?: boolean; leaveOut?: string[]; listAs?: Record<string, string> } = {}): Published {
     const refs = yamls.map((yaml) => {
-      const id = /id: ([^,}]+)/.exec(yaml)![1]!;
+      const own = /id: ([^,}]+)/.exec(yaml)![1]!;
+      const id = opts.listAs?.[own] ?? own;
       const digest = sha256Digest(yaml);
       const url = `${CLIENT}/deployments/${id}/${digest}`;
       this.files.set(url, { body: new TextEncoder().encode(yaml), type: "application/yaml" });
       return { deploymentId: id, digest, url };
     });
-    const bundle = writeTarGz(yamls.map((yaml, i) => ({ path: `${refs[i]!.deploymentId}.yaml`, data: new TextEncoder().encode(yaml) })));
+    const inBundle = yamls.map((yaml, i) => ({ path: `${refs[i]!.deploymentId}.yaml`, data: new TextEncoder().encode(yaml) }));
+    const bundle = writeTarGz(inBundle.filter((_, i) => !opts.leaveOut?.includes(refs[i]!.deploymentId)));
     const bundleUrl = `${CLIENT}/bundles/${sha256Digest(bundle)}`;
     this.files.set(bundleUrl, { body: opts.wrongBundle ? writeTarGz([{ path: "other.yaml", data: new TextEncoder().encode("other") }]) : bundle, type: BUNDLE_TYPE });
     const bundleJson = refs.length ? JSON.stringify({ mediaType: BUNDLE_TYPE, digest: sha256Digest(bundle), url: bundleUrl }) : "null";
