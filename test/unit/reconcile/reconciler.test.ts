@@ -330,7 +330,7 @@ describe("failures", () => {
     expect(w.runtime.log()).toEqual([`apply d1/web@${short(v1)}`]);
   });
 
-  test("a step whose state cannot be written (a full disk) is a crashed step, reported as failed; the pass goes on", async () => {
+  test("a step whose state cannot be written (a full disk) is a crashed step, reported as failed, nothing half-written (INV-JOURNAL-1)", async () => {
     w.runtime.failOn("apply", { component: "web" }, "image pull failed", { times: 2 });
     await w.pass(w.desired([v1, yamlOf("d2", ["web"])]));
     w.clock.advance(10 * 60_000);
