@@ -155,7 +155,8 @@ export class StatusSender {
         return "ok";
       }
       const hints = parseProblem(outcome.contentType, outcome.body);
-      const answer = `${outcome.status} ${hints?.title ?? ""} ${hints?.detail ?? outcome.body.slice(0, 200)}`.trim();
+      // "401 unknown client", "422 Unprocessable: <detail>": absent parts leave no double space.
+      const answer = [outcome.status, hints?.title, hints?.detail ?? outcome.body.slice(0, 200)].filter((part) => part !== undefined && part !== "").join(" ");
       if (outcome.status === 400 || outcome.status === 422 || hints?.retryable === false) {
         this.o.journal.park(entry.seq, answer);
         log.error({ code: "REPORT_REJECTED", answer }, "the WFM rejected a status report; parked, not retried");

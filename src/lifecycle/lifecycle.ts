@@ -47,8 +47,12 @@ export interface Change {
   next: NextRecord | null;
   /** The state the report carries. */
   state: DeploymentState | "removed";
-  /** The DeploymentStatusManifest body, serialised once, exactly as it will be sent. */
-  report: string;
+  /**
+   * The DeploymentStatusManifest body, serialised once, exactly as it will be sent.
+   * Absent when only the attempt count moved (a retry that failed exactly as
+   * before): the count drives the backoff, the WFM has nothing new to learn.
+   */
+  report?: string;
   error?: StatusError;
 }
 
@@ -69,7 +73,9 @@ export function transition(previous: AppliedDeployment | undefined, subject: Sub
   }
   const { components, state, error, wanted, attempts, good } = rulesFor(previous, event);
   if (previous && !good && previous.digest === subject.digest && previous.state === state && sameStatus(previous.components, components) && previous.error?.message === error?.message && previous.wanted === wanted) {
-    return undefined;
+    if (previous.attempts === attempts) return undefined;
+    const { sinceMs: _since, ...kept } = previous;
+    return { deploymentId: subject.id, next: { ...kept, attempts }, state, error };
   }
   const next: NextRecord = {
     id: subject.id,

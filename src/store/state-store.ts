@@ -152,6 +152,12 @@ export class StateStore {
    * a report journaled without its state change (INV-JOURNAL-1).
    */
   apply(change: Change): void {
+    const report = change.report;
+    if (report === undefined) {
+      // Only the attempt count moved: no report, no history line, and the state keeps its since.
+      this.db.prepare("UPDATE deployments SET attempts = ? WHERE id = ?").run(change.next?.attempts ?? 0, change.deploymentId);
+      return;
+    }
     const now = this.clock.wallMs();
     this.db.transaction(() => {
       const n = change.next;
@@ -171,7 +177,7 @@ export class StateStore {
       } else {
         this.db.prepare("DELETE FROM deployments WHERE id = ?").run(change.deploymentId);
       }
-      this.journal.append(change.deploymentId, change.state, change.report);
+      this.journal.append(change.deploymentId, change.state, report);
       this.db.prepare("INSERT INTO history (deployment_id, state, error_code, message, wall_ms) VALUES (?, ?, ?, ?, ?)").run(
         change.deploymentId, change.state, change.error?.code ?? null, change.error?.message ?? null, now,
       );
