@@ -13,7 +13,7 @@
  * - installed → installed: this version becomes the last known good; attempts reset.
  * - failed    → failed, with the deployment-level error; attempts kept (backoff).
  * - removing  → removing: the record is no longer wanted.
- * - removal-failed → failed, still not wanted (retried as a removal).
+ * - removal-failed → failed, still not wanted (retried as a removal, after a backoff that grows with its attempts).
  * - removed   → the record is gone; its last report stays in the journal until delivered.
  */
 import type { AppliedDeployment } from "../model/applied.ts";
@@ -125,6 +125,7 @@ function rulesFor(previous: AppliedDeployment | undefined, event: Exclude<Lifecy
     case "removing":
       return { components: (previous?.components ?? []).map((c) => ({ name: c.name, state: "removing" })), state: "removing", wanted: false, attempts: previous?.attempts ?? 0, good: false };
     case "removal-failed":
-      return { components: [...event.components], state: "failed", error: event.error, wanted: false, attempts: previous?.attempts ?? 0, good: false };
+      // Each failed removal counts: the retry backoff grows as it does for installs.
+      return { components: [...event.components], state: "failed", error: event.error, wanted: false, attempts: (previous?.attempts ?? 0) + 1, good: false };
   }
 }

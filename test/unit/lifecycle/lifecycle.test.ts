@@ -107,7 +107,7 @@ const rows: Row[] = [
     report: `${head},"status":{"state":"removing"},"components":[{"name":"web","state":"removing"},{"name":"db","state":"removing"}]}`,
   },
   {
-    rule: "removal-failed: failed and still not wanted (retried as a removal)",
+    rule: "removal-failed: failed and still not wanted (retried as a removal); the attempt counts",
     previous: stored({ state: "removing", wanted: false, components: [{ name: "web", state: "removing" }, { name: "db", state: "removing" }] }),
     event: {
       kind: "removal-failed",
@@ -115,7 +115,7 @@ const rows: Row[] = [
       error: { code: "COMPONENT_REMOVE_FAILED", source: "app", message: "removing component db: busy" },
     },
     state: "failed",
-    next: { state: "failed", wanted: false, attempts: 0, error: { code: "COMPONENT_REMOVE_FAILED", source: "app", message: "removing component db: busy" } },
+    next: { state: "failed", wanted: false, attempts: 1, error: { code: "COMPONENT_REMOVE_FAILED", source: "app", message: "removing component db: busy" } },
     report:
       `${head},"status":{"state":"failed","error":{"code":"COMPONENT_REMOVE_FAILED","source":"app","message":"removing component db: busy"}},` +
       `"components":[{"name":"web","state":"removing"},{"name":"db","state":"failed","error":{"code":"COMPONENT_REMOVE_FAILED","source":"db","message":"busy"}}]}`,

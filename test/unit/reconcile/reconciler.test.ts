@@ -275,9 +275,14 @@ describe("failures", () => {
       { name: "db", state: "removed" },
     ]);
     expect(Object.keys(await w.running("d1"))).toEqual(["web"]);
+    expect(w.store.getDeployment("d1")?.attempts).toBe(1);
 
-    w.clock.advance(POLICY_MAX_FIRST);
+    // Not retried before its backoff: a removal failing at every poll would journal removing/failed each time.
     w.runtime.calls.length = 0;
+    expect(await w.pass(w.desired([], 2n), { trigger: "retry" })).toEqual([]);
+    expect(w.runtime.calls).toEqual([]);
+
+    w.clock.advance(2 * POLICY_MAX_FIRST);
     const [again] = await w.pass(w.desired([], 2n), { trigger: "retry" });
     expect([again!.step.action, again!.state]).toEqual(["remove", "removed"]);
     expect(w.store.getDeployment("d1")).toBeUndefined();
