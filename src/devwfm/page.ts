@@ -120,7 +120,7 @@ function clientTable(id: string, heading: string, perDeployment: Map<string, Lat
         )
         .join("")
     : `<tr><td colspan="6">no status reports yet</td></tr>`;
-  return `<h3>${heading} <code>${esc(id)}</code></h3><table class="client"><colgroup><col style="width:26%"><col style="width:9%"><col style="width:22%"><col style="width:25%"><col style="width:7%"><col style="width:11%"></colgroup><tr><th>deployment</th><th>state</th><th>components</th><th>error</th><th>manifest</th><th>received</th></tr>${rows}</table>`;
+  return `<h3>${heading} <code>${esc(id)}</code></h3><table class="client"><colgroup><col style="width:25%"><col style="width:9%"><col style="width:22%"><col style="width:25%"><col style="width:8%"><col style="width:11%"></colgroup><tr><th>deployment</th><th>state</th><th>components</th><th>error</th><th>version</th><th>received</th></tr>${rows}</table>`;
 }
 
 function rc3Section(r: Rc3PageModel): string {

@@ -148,12 +148,12 @@ describe("GET /api/v1/deployments/{deploymentId}/{digest} and /api/v1/bundles/{d
     const digest = `sha256:${"0".repeat(64)}`;
     const yaml = await client.fetch(`/api/v1/deployments/d-native/${digest}`);
     expect(yaml.status).toBe(404);
-    const yamlProblem = await yaml.json();
+    const yamlProblem = (await yaml.json()) as { type: string };
     assertValidRc3("ProblemDetail", yamlProblem);
     expect(yamlProblem.type).toBe("https://docs.margo.org/specification/problem-types#deployment-not-found");
     const bundle = await client.fetch(`/api/v1/bundles/${digest}`);
     expect(bundle.status).toBe(404);
-    expect((await bundle.json()).type).toBe("https://docs.margo.org/specification/problem-types#invalid-bundle");
+    expect(((await bundle.json()) as { type: string }).type).toBe("https://docs.margo.org/specification/problem-types#invalid-bundle");
     // The v1 routes do not exist in rc3.
     expect((await client.fetch("/api/v1/clients/device-1/deployments", { headers: { Accept: MANIFEST_TYPE } })).status).toBe(404);
   });

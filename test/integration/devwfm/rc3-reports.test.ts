@@ -55,7 +55,7 @@ function capabilitiesBody(id: string, extra: Record<string, unknown> = {}): Reco
 
 async function problemOf(res: Response): Promise<{ type: string; status: number; detail: string; errors?: Array<{ field: string; message: string }> }> {
   expect(res.headers.get("content-type")).toBe("application/problem+json");
-  const body = await res.json();
+  const body = (await res.json()) as { type: string; status: number; detail: string; errors?: Array<{ field: string; message: string }> };
   assertValidRc3("ProblemDetail", body);
   return body;
 }
