@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { writeFileAtomic } from "../../trust/files.ts";
+import { writeFileAtomic } from "../../util/atomic-file.ts";
 import type { IssuedFiles } from "./identity.ts";
 
 const LISTENING_FILE = "listening.json";

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import * as v from "valibot";
 import { DevCa, wfmSpiffeId, writeSvidFiles, type MargoWfmId, type SvidMaterial } from "../../trust/index.ts";
-import { writeFileAtomic } from "../../trust/files.ts";
+import { writeFileAtomic } from "../../util/atomic-file.ts";
 import { clientSpiffeId } from "../../trust/spiffe-id.ts";
 
 export const DEFAULT_TRUST_DOMAIN = "margo-dev.local";
