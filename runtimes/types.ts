@@ -4,6 +4,7 @@
  * Helm one) implements it without touching src/.
  */
 import type { ErrorCode } from "../src/errors/codes.ts";
+import type { AgentError } from "../src/errors/index.ts";
 import type { ComposePolicy } from "../src/packages/compose-policy.ts";
 
 import type { ProfileType } from "../src/model/deployment.ts";
@@ -32,6 +33,11 @@ export interface ResolvedComponent {
   wait: boolean;
   /** Bound on that wait, in milliseconds. */
   timeoutMs: number;
+  /**
+   * Given the adapter's failure, a truer one when the agent can tell (an image
+   * the engine could not get: asked of the registry itself). Never throws.
+   */
+  explainFailure?: (err: AgentError) => Promise<AgentError>;
 }
 
 export interface DeploymentRef {

@@ -20,6 +20,8 @@ import type { PullProgress } from "../agent/pull-progress.ts";
 import type { Logger } from "../log.ts";
 import type { DeploymentComponent } from "../model/deployment.ts";
 import { fetchComposeComponent, loadRegistryAccess, OciPuller } from "../oci/index.ts";
+import { diagnoseImage } from "../oci/image-diagnosis.ts";
+import { composeImages } from "./compose-images.ts";
 
 /** Where engines keep images and containers: pulling into a full one is how devices die. */
 export const ENGINE_STORAGE = ["/var/lib/containers/storage", "/var/lib/docker"];
@@ -81,8 +83,28 @@ export function packageResolver(config: Config, platform: Platform, deps: Resolv
       policy: config.policy,
       wait: component.wait,
       timeoutMs: component.timeoutMs,
+      explainFailure: (err) => explainImageFailure(err, pkg.composeFile, env, signal),
     };
   };
+
+  /**
+   * An apply that failed on an image (IMAGE_NOT_FOUND, or a pull the engine
+   * reported as something else) is asked of the image's registry, which tells
+   * REGISTRY_UNAUTHORIZED, REGISTRY_UNREACHABLE and IMAGE_NOT_FOUND apart.
+   */
+  async function explainImageFailure(err: AgentError, composeFile: string, env: Record<string, string>, signal: AbortSignal): Promise<AgentError> {
+    if (err.code !== "IMAGE_NOT_FOUND" && !(err.code === "COMPONENT_APPLY_FAILED" && /pulling|pull /i.test(err.message))) return err;
+    try {
+      const transport = (await ociPuller()).transport;
+      for (const image of composeImages(composeFile, env)) {
+        const found = await diagnoseImage(transport, image, AbortSignal.any([signal, AbortSignal.timeout(config.wfm.requestTimeout * 2)]));
+        if (found) return new AgentError(found.code, `${found.message} (the engine said: ${err.message})`, { ...err.details, ...found.details });
+      }
+    } catch {
+      // The diagnosis is a courtesy: the engine's own error stands.
+    }
+    return err;
+  }
 
   /** The rc.2 form: a compose file or tar.gz at a URL (redirects checked hop by hop). */
   function urlPackage(deploymentId: string, component: DeploymentComponent, signal: AbortSignal) {

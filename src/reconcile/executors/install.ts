@@ -10,6 +10,7 @@ import type { AppliedDeployment } from "../../model/applied.ts";
 import type { Deployment } from "../../model/deployment.ts";
 import type { DesiredDeployment } from "../../model/desired.ts";
 import type { ComponentStatus, StatusError } from "../../model/states.ts";
+import type { ResolvedComponent } from "../../../runtimes/types.ts";
 import { interruptedBy } from "../interrupt.ts";
 import type { Step } from "../plan.ts";
 import type { ExecutorContext, ExecutorResult } from "./context.ts";
@@ -56,13 +57,16 @@ async function applyComponents(dep: Deployment, components: ComponentStatus[], s
   for (const [i, component] of dep.components.entries()) {
     components[i] = { name: component.name, state: "installing" };
     ctx.recorder.record(subject, { kind: "progress", components, attempts });
+    let resolved: ResolvedComponent | undefined;
     try {
-      const resolved = await ctx.resolve(dep, component, ctx.signal);
+      resolved = await ctx.resolve(dep, component, ctx.signal);
       await ctx.runtime.applyComponent(ref, resolved, { signal: ctx.signal, workDir: ctx.workDir(dep.id) });
       components[i] = { name: component.name, state: "installed" };
     } catch (err) {
       interruptedBy(ctx.signal);
-      const e = asAgentError(err, "COMPONENT_APPLY_FAILED");
+      let e = asAgentError(err, "COMPONENT_APPLY_FAILED");
+      // The engine's own words may hide why (an image it could not pull): the resolver can ask the registry.
+      if (resolved?.explainFailure) e = await resolved.explainFailure(e);
       components[i] = { name: component.name, state: "failed", error: { code: e.code, source: component.name, message: e.message } };
       return { code: e.code, source: dep.name, message: `component ${component.name}: ${e.message}` };
     }
