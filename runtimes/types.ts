@@ -78,11 +78,6 @@ export interface EngineInfo {
   code?: ErrorCode;
 }
 
-/** A failure an adapter reports: a stable code and a message a field engineer understands. */
-export interface RuntimeFailure {
-  code: ErrorCode;
-  message: string;
-}
 
 export interface RuntimeAdapter {
   readonly name: string;

@@ -1,101 +1,77 @@
 /**
- * The agent: wires the store, the WFM client, the runtime, the reconciler and
- * the status sender, and runs the loops (poll, drift). Everything it touches
- * comes in through AgentDeps, so tests build one with real parts of their choice.
+ * The agent: runs every loop of a started device (poll, delivery, drift) and
+ * the background tasks of its profile (onboarding, capabilities, SVID and
+ * trust refresh), and stops them all in one place. Everything it touches comes
+ * in through AgentDeps, built once by the bootstrap (src/bootstrap/), so tests
+ * build one with real parts of their choice. What it has been doing is
+ * published as a read model (read-model.ts), never as mutable fields.
  */
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
+import type { WfmSession } from "./session.ts";
 import type { Config } from "../config/schema.ts";
 import { AgentError, asAgentError } from "../errors/index.ts";
-import { isSafeDeploymentId } from "../protocol/deployment-id.ts";
-import { Journal } from "../journal/journal.ts";
 import { StatusSender } from "../journal/sender.ts";
 import type { Logger } from "../log.ts";
-import type { Platform } from "../platform/types.ts";
-import type { RequestSigner } from "../protocol/request-signer.ts";
-import { WfmClient } from "../protocol/wfm-client.ts";
+import { isSafeDeploymentId } from "../protocol/deployment-id.ts";
+import type { WfmClient } from "../protocol/wfm-client.ts";
 import type { ComponentResolver } from "../reconcile/component-resolver.ts";
 import { Reconciler } from "../reconcile/reconciler.ts";
-import { StateStore } from "../store/state-store.ts";
-import { type PollOutcome, DesiredStateSync } from "../sync/desired-state-sync.ts";
-import { systemClock } from "./clock.ts";
 import { communicationAllowed, windowAt } from "../schedule/windows.ts";
-import { nextPollDelay } from "./poll-schedule.ts";
-import { SerialQueue } from "./serial-queue.ts";
-import { join } from "node:path";
-import { mkdirSync } from "node:fs";
-import { loadWfmTls, type WfmTls } from "../config/wfm-tls.ts";
+import type { StateStore } from "../store/state-store.ts";
+import { DesiredStateSync, type PollOutcome } from "../sync/desired-state-sync.ts";
 import { after, every, type Timer } from "../util/timer.ts";
-
-/** The state database of a data directory. */
-export const stateDbPath = (dataDir: string): string => join(dataDir, "state.db");
+import { Activity } from "./activity.ts";
+import type { ClockOffset } from "./clock-offset.ts";
+import type { PullProgress } from "./pull-progress.ts";
+import { nextPollDelay } from "./poll-schedule.ts";
+import type { AgentReadModel, AgentSnapshot } from "./read-model.ts";
+import { SerialQueue } from "./serial-queue.ts";
+import type { BackgroundTask } from "./tasks.ts";
+import { join } from "node:path";
 
 export interface AgentDeps {
   config: Config;
-  platform: Platform;
   runtime: RuntimeAdapter;
   resolve: ComponentResolver;
   log: Logger;
-  signer?: RequestSigner;
-  userAgent: string;
-  /** The clientId to use (from onboarding or the config). */
-  clientId: () => string | undefined;
+  /** The state store, opened, checked and locked by the bootstrap; the Agent closes it when it stops. */
+  store: StateStore;
+  /** The one WFM client (src/bootstrap/bootstrap.ts builds it from the session). */
+  client: WfmClient;
+  /** Fed by the client's Date headers. */
+  clockOffset: ClockOffset;
+  /** The profile's identity: which client this is, and its background tasks. */
+  session?: Pick<WfmSession, "clientId" | "describe" | "tasks">;
+  /** Package pulls under way, written by the resolver. */
+  pulls?: PullProgress;
   random?: () => number;
-  /** The state store, already opened and checked by the caller (`run` opens it first); the Agent owns it from then on. */
-  store?: StateStore;
-  /** The CA the WFM is verified with, loaded once at start (src/config/wfm-tls.ts); default: from config.wfm.caFile. */
-  tls?: WfmTls;
 }
 
-export interface PollRecord {
-  atMs: number;
-  outcome: PollOutcome["outcome"];
-  error?: { code: string; message: string };
-  durationMs: number;
-}
+/** How long stop() waits for the background tasks to notice the stop signal. */
+const TASK_STOP_WAIT_MS = 5_000;
 
 export class Agent {
   readonly store: StateStore;
-  readonly journal: Journal;
   readonly client: WfmClient;
   readonly sender: StatusSender;
   readonly sync: DesiredStateSync;
-  readonly startedAtMs = Date.now();
-  lastPoll: PollRecord | undefined;
-  lastSuccessfulPollMs: number | undefined;
-  nextPollAtMs: number | undefined;
-  readonly pollCounts: Record<string, number> = {};
-  /** The last 100 reconcile durations (for quantiles) and running totals since start (for counters). */
-  readonly reconcileDurationsMs: number[] = [];
-  readonly reconcileTotals = { count: 0, sumMs: 0 };
+  private readonly startedAtMs = Date.now();
+  private readonly activity = new Activity();
   private readonly queue = new SerialQueue();
   private readonly abort = new AbortController();
   // src/util/timer.ts: setTimeout would turn a delay over 2^31-1 ms into 1 ms.
   private pollTimer: Timer | undefined;
   private driftTimer: Timer | undefined;
+  private readonly tasks: Promise<void>[] = [];
   private stopped = false;
   private quietReason: string | undefined;
-  /** WFM time minus device time, from the last Date header (ms); undefined until an answer came. */
-  clockOffsetMs: number | undefined;
 
   constructor(private readonly d: AgentDeps) {
-    const { config, platform, log } = d;
-    // Read once, not on every poll; a new CA file takes effect at the next start.
-    const tls = d.tls ?? loadWfmTls(config.wfm.caFile);
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    // Throws STORE_CORRUPT (damaged file, checked before use) or STORE_UNAVAILABLE, naming the file.
-    this.store = d.store ?? StateStore.openFile((path) => platform.openDatabase(path), stateDbPath(config.dataDir), systemClock());
-    this.journal = new Journal(this.store.db);
-    this.client = new WfmClient({
-      baseUrl: config.wfm.url.replace(/\/+$/, ""),
-      clientId: d.clientId,
-      fetch: (url, init) => platform.fetch(url, init, tls),
-      signer: d.signer,
-      requestTimeoutMs: config.wfm.requestTimeout,
-      userAgent: d.userAgent,
-      onServerDate: (date) => this.observeServerDate(date),
-    });
+    const { config, log } = d;
+    this.store = d.store;
+    this.client = d.client;
     this.sender = new StatusSender({
-      journal: this.journal,
+      journal: this.store.journal,
       client: this.client,
       log: log.child({ part: "sender" }),
       policy: { baseMs: 1000, capMs: config.journal.retryMax },
@@ -119,15 +95,20 @@ export class Agent {
     return this.d.runtime;
   }
 
+  get journal() {
+    return this.store.journal;
+  }
+
   /**
-   * Boot: restore the last applied desired state from the store without
-   * waiting for the WFM, repair what drifted while we were down, resume the
-   * journal, then start polling.
+   * Boot: start the profile's background tasks, restore the last applied
+   * desired state from the store without waiting for the WFM, repair what
+   * drifted while we were down, resume the journal, then start polling.
    */
   async start(): Promise<void> {
     const { log } = this.d;
     const applied = this.store.listDeployments();
     log.info({ deployments: applied.length, manifestVersion: this.store.lastManifestVersion()?.toString() ?? null, pendingReports: this.journal.counts().pending }, "agent starting");
+    for (const task of this.d.session?.tasks ?? []) this.startTask(task);
     this.sender.wake();
     await this.queue.run(() => this.sync.reconcileStored("boot", this.abort.signal, true));
     // Stopped during the boot reconcile (SIGTERM at start): arm no timer that would outlive stop().
@@ -136,6 +117,21 @@ export class Agent {
     if (this.d.config.reconcile.driftInterval > 0) {
       this.driftTimer = every(this.d.config.reconcile.driftInterval, () => void this.checkDrift());
     }
+  }
+
+  private startTask(task: BackgroundTask): void {
+    const log = this.d.log.child({ task: task.name });
+    const ctx = {
+      signal: this.abort.signal,
+      client: this.client,
+      store: this.store,
+      runtime: this.d.runtime,
+      log,
+      syncNow: () => void this.syncNow().catch(() => {}),
+    };
+    this.tasks.push(
+      task.run(ctx).catch((err) => log.error({ code: asAgentError(err).code, err: String(err) }, `background task ${task.name} ended with an error`)),
+    );
   }
 
   /** Polls now (operator request); resolves with the outcome. */
@@ -150,10 +146,45 @@ export class Agent {
     return communicationAllowed({ downtime: config.downtime.windows, allowed: config.poll.periods, timeZone: config.downtime.timeZone }, Date.now());
   }
 
+  /** The read model the local API and the CLI render. */
+  readModel(): AgentReadModel {
+    return {
+      snapshot: () => this.snapshot(),
+      store: this.store,
+      journal: this.journal,
+      engineInfo: () => this.d.runtime.engineInfo(),
+      syncNow: () => this.syncNow(),
+    };
+  }
+
+  /** An immutable picture of the agent now. */
+  snapshot(): AgentSnapshot {
+    let clientId: string | undefined;
+    try {
+      clientId = this.d.session?.clientId();
+    } catch {
+      clientId = undefined;
+    }
+    return Object.freeze({
+      ...this.activity.snapshot(),
+      startedAtMs: this.startedAtMs,
+      runtimeName: this.d.runtime.name,
+      clockOffsetMs: this.d.clockOffset.ms,
+      lastPlan: this.sync.lastPlan,
+      backoff: Object.freeze(this.sync.backoff.describe()),
+      sender: Object.freeze({ ...this.sender.state }),
+      lastWfmAnswerMonoMs: this.client.lastAnswerAtMs,
+      communication: this.communication(),
+      clientId,
+      identity: this.d.session?.describe(),
+      pulls: this.d.pulls?.snapshot() ?? [],
+    });
+  }
+
   private schedulePoll(delayMs: number): void {
     if (this.stopped) return;
     this.pollTimer?.cancel();
-    this.nextPollAtMs = Date.now() + delayMs;
+    this.activity.pollScheduled(Date.now() + delayMs);
     // The timer runs on the monotonic clock: a wall-clock jump neither fires nor freezes polls.
     this.pollTimer = after(delayMs, () => {
       const interval = nextPollDelay(this.d.config.poll.interval, this.d.config.poll.jitter, this.d.random);
@@ -170,36 +201,21 @@ export class Agent {
     });
   }
 
-  /** The WFM's Date header tells how far our clock is off (devices often boot without an RTC). */
-  private observeServerDate(date: string): void {
-    const server = Date.parse(date);
-    if (Number.isNaN(server)) return;
-    // Date has one-second resolution: keep the estimate unless it moved by more than that.
-    const offset = server - Date.now();
-    if (this.clockOffsetMs === undefined || Math.abs(offset - this.clockOffsetMs) > 1500) {
-      this.clockOffsetMs = offset;
-      if (Math.abs(offset) > 60_000) {
-        this.d.log.warn({ code: "CLOCK_SKEW", skewSeconds: Math.round(offset / 1000) }, `the device clock is ${Math.round(Math.abs(offset) / 1000)} s ${offset > 0 ? "behind" : "ahead of"} the WFM's; signed requests may be refused`);
-      }
-    }
-  }
-
   private async pollOnce(): Promise<PollOutcome> {
     const started = performance.now();
     const result = await this.sync.poll(this.abort.signal);
     const durationMs = performance.now() - started;
-    this.pollCounts[result.outcome] = (this.pollCounts[result.outcome] ?? 0) + 1;
     const error = "error" in result ? { code: result.error.code, message: result.error.message } : undefined;
-    this.lastPoll = { atMs: Date.now(), outcome: result.outcome, error, durationMs };
-    if (result.outcome === "applied") this.recordReconcile(durationMs);
+    const reachedWfm = result.outcome !== "unreachable" && result.outcome !== "not-onboarded";
+    this.activity.polled({ atMs: Date.now(), outcome: result.outcome, error, durationMs }, reachedWfm);
+    if (result.outcome === "applied") this.activity.reconciled(durationMs);
     if (result.outcome === "not-onboarded") {
       this.d.log.debug("not polling yet: waiting for onboarding");
-    } else if (result.outcome !== "unreachable") {
-      this.lastSuccessfulPollMs = Date.now();
+    } else if (reachedWfm) {
       // The WFM answers: if reports were waiting out a backoff, try them now.
       if (this.sender.state.failures > 0) this.sender.retryNow();
       else if (this.journal.hasPending()) this.sender.wake();
-      if (result.outcome === "not-modified" || result.outcome === "still-rejected") await this.retryFailed();
+      if (result.outcome === "not-modified" || result.outcome === "still-rejected" || result.outcome === "retrying") await this.retryFailed();
     } else {
       this.d.log.warn({ code: result.error.code }, `poll failed: ${result.error.message}`);
       // The WFM is away, but the device still converges on what it has: retry failures from the store.
@@ -212,7 +228,7 @@ export class Agent {
   private async retryFailed(): Promise<void> {
     if (!this.store.hasUnsettled()) return;
     const outcomes = await this.sync.reconcileStored("retry", this.abort.signal, false);
-    if (outcomes.length) this.recordReconcile(outcomes.reduce((s, o) => s + o.durationMs, 0));
+    if (outcomes.length) this.activity.reconciled(outcomes.reduce((s, o) => s + o.durationMs, 0));
   }
 
   private async checkDrift(): Promise<void> {
@@ -227,13 +243,7 @@ export class Agent {
     });
   }
 
-  private recordReconcile(ms: number): void {
-    this.reconcileTotals.count++;
-    this.reconcileTotals.sumMs += ms;
-    this.reconcileDurationsMs.push(ms);
-    if (this.reconcileDurationsMs.length > 100) this.reconcileDurationsMs.shift();
-  }
-
+  /** Stops every loop and task, waits for the step under way to give up, closes the store. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -242,6 +252,10 @@ export class Agent {
     this.sender.stop();
     this.abort.abort(new Error("agent stopping"));
     await this.queue.idle().catch(() => {});
+    let waited: Timer | undefined;
+    const late = new Promise<void>((resolve) => (waited = after(TASK_STOP_WAIT_MS, resolve)));
+    await Promise.race([Promise.allSettled(this.tasks), late]);
+    waited?.cancel();
     this.store.close();
   }
 }

@@ -1,9 +1,11 @@
 /**
- * StatusSource over the running Agent: reads its public fields and its store;
- * never changes anything except through agent.syncNow().
+ * StatusSource over a running agent's read model (src/agent/read-model.ts): an
+ * immutable snapshot, read-only store and journal views, the engine's version
+ * and a sync on request. It never reaches into the Agent itself.
  */
 import { systemClock } from "../agent/clock.ts";
-import type { Agent } from "../agent/agent.ts";
+import type { AgentReadModel, AgentSnapshot } from "../agent/read-model.ts";
+import { META } from "../store/meta-keys.ts";
 import { BUILD } from "../build-info.ts";
 import type { Config } from "../config/schema.ts";
 import type { EngineInfo } from "../../runtimes/types.ts";
@@ -22,8 +24,6 @@ export interface AgentSourceOptions {
   config: Config;
   /** platform.executablePath() */
   executablePath: string;
-  /** The clientId in use (onboarding may assign it); falls back to wfm.clientId. */
-  clientId?: () => string | undefined;
 }
 
 /** Engine probes may spawn a process: ask at most this often. */
@@ -46,10 +46,9 @@ function syncView(o: PollOutcome, durationMs: number): SyncResultView {
   };
 }
 
-export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSource {
+export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions): StatusSource {
   const { config } = o;
   const digest = lazyFileDigest(o.executablePath);
-  const totals = agent.reconcileTotals;
   // A poll (or the reconcile it triggers) may legitimately take a request timeout on top of its interval.
   const staleAfterMs = 3 * config.poll.interval + config.wfm.requestTimeout;
   let engine: { info: EngineInfo; atMs: number } | undefined;
@@ -58,9 +57,9 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
     if (engine && Date.now() - engine.atMs < ENGINE_INFO_TTL_MS) return engine.info;
     let info: EngineInfo;
     try {
-      info = await agent.runtime.engineInfo();
+      info = await agent.engineInfo();
     } catch (err) {
-      info = { runtime: agent.runtime.name, reachable: false, detail: asAgentError(err).message };
+      info = { runtime: agent.snapshot().runtimeName, reachable: false, detail: asAgentError(err).message };
     }
     engine = { info, atMs: Date.now() };
     return info;
@@ -69,46 +68,47 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
   const clock = systemClock();
   const clockNow = () => ({ wallMs: clock.wallMs(), monoMs: clock.monoMs(), bootId: clock.bootId });
 
-  function downtime(): StatusView["downtimeWindow"] {
-    const c = agent.communication();
+  function downtime(snap: AgentSnapshot): StatusView["downtimeWindow"] {
+    const c = snap.communication;
     if (c.allowed) return null;
     return { reason: c.reason ?? "paused", days: c.window?.days ?? [], start: c.window?.start ?? null, end: c.window?.end ?? null, timeZone: config.downtime.timeZone };
   }
 
-  function backoff(): BackoffView[] {
+  function backoff(snap: AgentSnapshot): BackoffView[] {
     const now = Date.now();
-    return agent.sync.backoff.describe().map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
+    return snap.backoff.map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
   }
 
   return {
     async status(): Promise<StatusView> {
       const now = Date.now();
       const [sha, info] = await Promise.all([digest(), engineInfo()]);
+      const snap = agent.snapshot();
       const counts = agent.journal.counts();
-      const sender = agent.sender.state;
-      const applied = agent.store.getMeta("manifestAppliedAtMs");
-      const plan = agent.sync.lastPlan;
+      const sender = snap.sender;
+      const applied = agent.store.getMeta(META.manifestAppliedAtMs);
+      const plan = snap.lastPlan;
       return {
         agent: {
           version: BUILD.version,
           commit: BUILD.commit,
           executable: o.executablePath,
           executableSha256: sha,
-          startedAt: iso(agent.startedAtMs),
-          uptimeSeconds: Math.round((now - agent.startedAtMs) / 1000),
+          startedAt: iso(snap.startedAtMs),
+          uptimeSeconds: Math.round((now - snap.startedAtMs) / 1000),
           bytesWrittenSinceStart: bytesWrittenSinceStart(),
         },
-        device: { id: config.device.id, clientId: o.clientId?.() ?? config.wfm.clientId ?? agent.store.getMeta("clientId") ?? null },
+        device: { id: config.device.id, clientId: snap.clientId ?? null },
         wfm: { url: config.wfm.url },
         poll: {
           intervalMs: config.poll.interval,
-          lastAt: isoOrNull(agent.lastPoll?.atMs),
-          lastOutcome: agent.lastPoll?.outcome ?? null,
-          lastError: agent.lastPoll?.error ?? null,
-          lastDurationMs: agent.lastPoll ? Math.round(agent.lastPoll.durationMs) : null,
-          lastSuccessAt: isoOrNull(agent.lastSuccessfulPollMs),
-          nextAt: isoOrNull(agent.nextPollAtMs),
-          counts: { ...agent.pollCounts },
+          lastAt: isoOrNull(snap.lastPoll?.atMs),
+          lastOutcome: snap.lastPoll?.outcome ?? null,
+          lastError: snap.lastPoll?.error ?? null,
+          lastDurationMs: snap.lastPoll ? Math.round(snap.lastPoll.durationMs) : null,
+          lastSuccessAt: isoOrNull(snap.lastSuccessfulPollMs),
+          nextAt: isoOrNull(snap.nextPollAtMs),
+          counts: { ...snap.pollCounts },
         },
         manifestVersion: agent.store.lastManifestVersion()?.toString() ?? null,
         manifestAppliedAt: applied ? iso(Number(applied)) : null,
@@ -122,30 +122,32 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
           delivered: sender.delivered,
           identityProblem: sender.identityProblem ?? null,
         },
-        downtimeWindow: downtime(),
-        clockOffsetMs: agent.clockOffsetMs ?? null,
+        downtimeWindow: downtime(snap),
+        clockOffsetMs: snap.clockOffsetMs ?? null,
         lastPlan: plan
           ? { at: iso(plan.atMs), trigger: plan.trigger, steps: plan.steps.map((s) => ({ action: s.action, deploymentId: s.deploymentId, reason: s.reason, fromDigest: s.fromDigest ?? null, toDigest: s.toDigest ?? null })) }
           : null,
-        backoff: backoff(),
+        backoff: backoff(snap),
+        pulls: snap.pulls.map((p) => ({ deploymentId: p.deploymentId, component: p.component, reference: p.reference, bytes: p.bytes, total: p.total, startedAt: iso(p.startedAtMs) })),
       };
     },
 
     deployments: () => deploymentSummaries(agent.store),
 
-    deployment: (id) => deploymentDetail(agent.store, id, agent.journal.pendingFor(id), backoff().find((b) => b.deploymentId === id) ?? null),
+    deployment: (id) => deploymentDetail(agent.store, id, agent.journal.pendingFor(id), backoff(agent.snapshot()).find((b) => b.deploymentId === id) ?? null),
 
-    journal: () => journalView(agent.journal, { ...clockNow(), offsetMs: agent.clockOffsetMs }),
+    journal: () => journalView(agent.journal, { ...clockNow(), offsetMs: agent.snapshot().clockOffsetMs }),
 
     health(): Verdict {
+      const snap = agent.snapshot();
       const nowWallMs = Date.now();
       const nowMonoMs = performance.now();
-      const startedMonoMs = nowMonoMs - (nowWallMs - agent.startedAtMs);
-      const progress = [startedMonoMs, agent.sender.state.lastWakeAtMs, agent.client.lastAnswerAtMs].filter((t): t is number => t !== undefined);
+      const startedMonoMs = nowMonoMs - (nowWallMs - snap.startedAtMs);
+      const progress = [startedMonoMs, snap.sender.lastWakeAtMs, snap.lastWfmAnswerMonoMs].filter((t): t is number => t !== undefined);
       return liveness({
         nowWallMs,
         nowMonoMs,
-        pollDueAtWallMs: agent.nextPollAtMs ?? agent.startedAtMs,
+        pollDueAtWallMs: snap.nextPollAtMs ?? snap.startedAtMs,
         staleAfterMs,
         pollIntervalMs: config.poll.interval,
         lastProgressMonoMs: Math.max(...progress),
@@ -162,32 +164,35 @@ export function agentStatusSource(agent: Agent, o: AgentSourceOptions): StatusSo
     async readiness(): Promise<Verdict> {
       const reasons: string[] = [];
       try {
-        agent.store.getMeta("manifestVersion");
+        agent.store.getMeta(META.manifestVersion);
       } catch (err) {
         reasons.push(`state database not readable: ${asAgentError(err).message}`);
       }
       const info = await engineInfo();
       if (!info.reachable) reasons.push(`runtime ${info.runtime} not reachable${info.detail ? `: ${info.detail}` : ""}`);
-      const last = agent.lastSuccessfulPollMs;
+      const snap = agent.snapshot();
+      const last = snap.lastSuccessfulPollMs;
       if (last === undefined) {
-        reasons.push(agent.lastPoll?.error ? `no successful poll yet; last error ${agent.lastPoll.error.code}: ${agent.lastPoll.error.message}` : "no poll completed yet");
+        reasons.push(snap.lastPoll?.error ? `no successful poll yet; last error ${snap.lastPoll.error.code}: ${snap.lastPoll.error.message}` : "no poll completed yet");
       } else if (Date.now() - last > staleAfterMs) {
-        const err = agent.lastPoll?.error;
+        const err = snap.lastPoll?.error;
         reasons.push(`last successful poll at ${iso(last)}${err ? `; since then ${err.code}: ${err.message}` : ""}`);
       }
       return { ok: reasons.length === 0, reasons };
     },
 
     metrics(): MetricsSnapshot {
-      const polls: Record<string, number> = { "not-modified": 0, applied: 0, rejected: 0, "still-rejected": 0, unreachable: 0, ...agent.pollCounts };
+      const snap = agent.snapshot();
+      const totals = snap.reconcile;
+      const polls: Record<string, number> = { "not-modified": 0, applied: 0, rejected: 0, "still-rejected": 0, retrying: 0, unreachable: 0, ...snap.pollCounts };
       return {
         version: BUILD.version,
         commit: BUILD.commit,
         polls,
-        reconcile: { count: totals.count, sumSeconds: totals.sumMs / 1000, recentSeconds: agent.reconcileDurationsMs.map((ms) => ms / 1000) },
+        reconcile: { count: totals.count, sumSeconds: totals.sumMs / 1000, recentSeconds: totals.recentMs.map((ms) => ms / 1000) },
         deploymentsByState: countByState(agent.store.listDeployments()),
         journal: { ...agent.journal.counts(), compacted: agent.journal.compacted() },
-        lastSuccessfulPollSeconds: agent.lastSuccessfulPollMs === undefined ? null : agent.lastSuccessfulPollMs / 1000,
+        lastSuccessfulPollSeconds: snap.lastSuccessfulPollMs === undefined ? null : snap.lastSuccessfulPollMs / 1000,
       };
     },
 

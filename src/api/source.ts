@@ -61,8 +61,10 @@ export interface BackoffView {
 export interface JournalEntryView {
   seq: number;
   deploymentId: string;
+  /** The deployment state the report carries. */
   state: string;
-  status: "pending" | "parked";
+  /** Where the report is: queued for delivery, or parked (the WFM refused it for good). */
+  delivery: "queued" | "parked";
   attempts: number;
   lastError: string | null;
   /** When the change happened: within this boot from the monotonic clock and the WFM's clock offset, else the device's wall clock of then. */
@@ -130,6 +132,17 @@ export interface StatusView {
   clockOffsetMs: number | null;
   lastPlan: { at: string; trigger: string; steps: StepView[] } | null;
   backoff: BackoffView[];
+  /** Package pulls under way. */
+  pulls: PullStatusView[];
+}
+
+export interface PullStatusView {
+  deploymentId: string;
+  component: string;
+  reference: string;
+  bytes: number;
+  total: number;
+  startedAt: string;
 }
 
 export interface Verdict {

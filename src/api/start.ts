@@ -3,7 +3,7 @@
  * file lazily, and only when api.enabled, so a disabled API costs nothing.
  */
 import { chmodSync } from "node:fs";
-import type { Agent } from "../agent/agent.ts";
+import type { AgentReadModel } from "../agent/read-model.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Platform } from "../platform/types.ts";
@@ -12,12 +12,11 @@ import { createLocalApi } from "./app.ts";
 import { assertSafeBinding, boundSocket, clientBaseUrl, parseListen, releaseSocketPath } from "./listen.ts";
 
 export interface StartLocalApiOptions {
-  agent: Agent;
+  /** The running agent's read model (Agent.readModel()). */
+  agent: AgentReadModel;
   config: Config;
   platform: Platform;
   log: Logger;
-  /** The clientId in use, when onboarding assigned one (default: wfm.clientId). */
-  clientId?: () => string | undefined;
 }
 
 export interface LocalApiHandle {
@@ -27,10 +26,10 @@ export interface LocalApiHandle {
 }
 
 /** Throws AgentError CONFIG_INVALID (naming api.listen and api.token) for an unsafe binding. */
-export function startLocalApi({ agent, config, platform, log, clientId }: StartLocalApiOptions): LocalApiHandle {
+export function startLocalApi({ agent, config, platform, log }: StartLocalApiOptions): LocalApiHandle {
   const target = parseListen(config.api.listen);
   assertSafeBinding(target, config.api.token);
-  const app = createLocalApi(agentStatusSource(agent, { config, executablePath: platform.executablePath(), clientId }), { token: config.api.token });
+  const app = createLocalApi(agentStatusSource(agent, { config, executablePath: platform.executablePath() }), { token: config.api.token });
   const fetch = (req: Request, peer: { address: string | null }) => app.fetch(req, { peer });
   if (target.kind === "unix") {
     // Nothing is removed here: `run` clears only a stale socket first (claimSocketPath); anything else makes the bind fail.

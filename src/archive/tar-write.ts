@@ -3,6 +3,7 @@
  * tests use it to craft the hostile archives the reader must refuse. Output is deterministic:
  * mtime 0, uid/gid 0, no user/group names, entries in the order given, no record padding.
  */
+import { concatBytes } from "../util/bytes.ts";
 import type { RawTarEntry, TarFile } from "./types.ts";
 import { BLOCK, FIELD, GNU_MAGIC, USTAR_MAGIC, paddedLength, headerChecksums, type FieldName } from "./tar-header.ts";
 import { gzipDeterministic } from "./gzip.ts";
@@ -123,14 +124,4 @@ function putSize(header: Uint8Array, size: number): void {
   header[offset] = 0x80;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(parts);

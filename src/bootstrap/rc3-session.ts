@@ -34,7 +34,7 @@ import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 import type { Logger } from "../log.ts";
 import { bunSessionFactory } from "../platform/bun/fetch-session.ts";
 import type { Platform } from "../platform/types.ts";
-import { FixedBundleSource } from "../protocol/profiles/rc3/fixed-bundle.ts";
+import { FixedBundleSource } from "./rc3-fixed-bundle.ts";
 import { rc3Profile } from "../protocol/profiles/rc3/index.ts";
 import type { WfmProfile } from "../protocol/profiles/types.ts";
 import type { StatusFormat } from "../protocol/status-manifest.ts";
@@ -46,7 +46,7 @@ import { TrustBundleRefresher } from "../trust/refresher.ts";
 import { SvidWatcher } from "../trust/svid-watcher.ts";
 import type { Timers } from "../trust/timers.ts";
 import { sleep } from "../util/timer.ts";
-import type { IdentityView, WfmSession } from "./session.ts";
+import type { IdentityView, WfmSession } from "../agent/session.ts";
 
 export const CAPABILITIES_CHECK_INTERVAL_MS = 10 * 60_000;
 const CAPABILITIES_RETRY: BackoffPolicy = { baseMs: 30_000, capMs: CAPABILITIES_CHECK_INTERVAL_MS };

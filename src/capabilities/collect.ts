@@ -74,7 +74,7 @@ export function deploymentTypes(profiles: readonly string[]): DeploymentType[] {
 }
 
 /**
- * What this device is, profile-free (src/capabilities/manifest.ts): the
+ * What this device is, profile-free (src/protocol/capabilities-body.ts): the
  * identity fields, the hosting fields when a runtime can run something now,
  * peripherals, interfaces and the operator's labels (device.labels).
  */

@@ -16,11 +16,12 @@ import type { PostOutcome, WfmClient } from "../protocol/wfm-client.ts";
 import type { MetaStore } from "../onboarding/ensure-onboarded.ts";
 import { clockSkewError } from "../onboarding/clock-skew.ts";
 import type { DeviceCapabilitiesManifest } from "./manifest.ts";
+import { META } from "../store/meta-keys.ts";
 
 export const CAPABILITIES_META = {
-  digest: "capabilitiesDigest",
-  clientId: "capabilitiesClientId",
-  pathForm: "capabilitiesPathForm",
+  digest: META.capabilitiesDigest,
+  clientId: META.capabilitiesClientId,
+  pathForm: META.capabilitiesPathForm,
 } as const;
 
 type PathForm = "device" | "client";

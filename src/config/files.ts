@@ -42,6 +42,19 @@ function checkKeyFile(path: string): string | undefined {
   return undefined;
 }
 
+/** A file holding credentials: present, regular, and readable by its owner only. Its content is never read here. */
+function checkPrivateFile(path: string): string | undefined {
+  let info;
+  try {
+    info = statSync(path);
+  } catch (err) {
+    return `${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  if (!info.isFile()) return `${path} is not a regular file`;
+  if ((info.mode & 0o077) !== 0) return `${path} is mode ${(info.mode & 0o777).toString(8).padStart(4, "0")}; it holds credentials and must be readable by its owner only (chmod 600 ${path})`;
+  return undefined;
+}
+
 function checkCertFile(path: string): string | undefined {
   try {
     parseCertificate(certificateDer(pemText(path)));
@@ -155,7 +168,7 @@ function rc3Problems(config: Config): FileProblem[] {
 }
 
 export function configFileProblems(config: Config): FileProblem[] {
-  if (config.wfm.profile === "rc3") return [...rc3Problems(config), ...dataDirProblems(config)];
+  if (config.wfm.profile === "rc3") return [...rc3Problems(config), ...sharedProblems(config)];
   const problems: FileProblem[] = [];
   try {
     loadWfmTls(config.wfm.caFile);
@@ -174,11 +187,21 @@ export function configFileProblems(config: Config): FileProblem[] {
     const c = checkCertFile(cert);
     if (c) problems.push({ code: "IDENTITY_INVALID", key: certFile !== null ? "identity.certFile" : "identity.keyFile", message: c });
   }
-  return [...problems, ...dataDirProblems(config)];
+  return [...problems, ...sharedProblems(config)];
 }
 
-function dataDirProblems(config: Config): FileProblem[] {
+/** What both profiles check: the registries' files and the data directory. */
+function sharedProblems(config: Config): FileProblem[] {
   const problems: FileProblem[] = [];
+  const auth = config.registries.authFile;
+  if (auth !== null) {
+    const problem = checkPrivateFile(auth);
+    if (problem) problems.push({ code: "CONFIG_INVALID", key: "registries.authFile", message: problem });
+  }
+  for (const [host, file] of Object.entries(config.registries.caFiles)) {
+    const problem = checkCertFile(file);
+    if (problem) problems.push({ code: "CA_FILE_INVALID", key: `registries.caFiles.${host}`, message: problem });
+  }
   try {
     if (!statSync(config.dataDir).isDirectory()) problems.push({ code: "CONFIG_INVALID", key: "dataDir", message: `${config.dataDir} exists and is not a directory` });
   } catch {

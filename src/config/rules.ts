@@ -3,7 +3,7 @@
  * to the command that happens to use it: `config check` must refuse exactly what
  * `run` refuses, so both get them from loadConfig.
  */
-import { isLoopbackHost as isLoopbackListenHost } from "../api/auth/loopback.ts";
+import { isLoopbackHost as isLoopbackListenHost } from "../util/loopback.ts";
 import { isLoopbackHost as isLoopbackUrlHost } from "../protocol/urls.ts";
 import { readListen } from "./listen.ts";
 import type { Config } from "./schema.ts";

@@ -4,6 +4,7 @@
  * ignored on a device nobody watches).
  */
 import * as v from "valibot";
+import { RegistriesConfigSchema } from "../oci/config.ts";
 import { DAYS, isValidTimeZone } from "../schedule/windows.ts";
 import { parseDuration } from "../util/duration.ts";
 import { parseSize } from "../util/size.ts";
@@ -148,7 +149,7 @@ export const ConfigSchema = v.strictObject({
       /** Plain http:// is refused unless this is true, and even then only towards a loopback WFM (the dev WFM). */
       allowInsecureHttp: v.optional(v.boolean(), false),
       requestTimeout: duration("30s", { min: SECOND, max: HOUR, text: "1s and 1h" }),
-      /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (PROTOCOL.md §1.2). */
+      /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (docs/protocol.md §1.2). */
       trustOnFirstUse: v.optional(v.boolean(), false),
       /** rc3: the MIS whose /.well-known/margo names the SPIFFE trust bundle (instead of a fixed wfm.caFile). */
       trustDiscovery: v.optional(v.nullable(httpsUrl), null),
@@ -225,6 +226,8 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /** Registries for OCI packages (repository + revision): credentials, mirrors, CAs (src/oci/config.ts). */
+  registries: RegistriesConfigSchema,
   /** What compose files from the WFM may ask of the host. Secure by default. */
   policy: v.optional(
     v.strictObject({

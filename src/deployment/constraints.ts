@@ -13,7 +13,7 @@
  * expressions of one selector must all hold. Capacity is judged against what
  * the device has in total, never against what is free now.
  */
-import type { DeviceDescription } from "../capabilities/manifest.ts";
+import type { DeviceDescription } from "../protocol/capabilities-body.ts";
 import type { Deployment, MatchExpression, Selector } from "../model/deployment.ts";
 import type { StatusError } from "../model/states.ts";
 import { BINARY_POWER } from "./schema.ts";

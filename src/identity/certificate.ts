@@ -159,7 +159,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
 
 /**
  * A certificate's DER from any of the forms the protocol carries: PEM text,
- * base64 of DER, or base64 of PEM (PROTOCOL.md §1: "<base64 PEM or DER>").
+ * base64 of DER, or base64 of PEM (docs/protocol.md §1: "<base64 PEM or DER>").
  */
 export function certificateDer(text: string): Uint8Array {
   const trimmed = text.trim();

@@ -1,5 +1,5 @@
 /**
- * The device identity (PROTOCOL.md §1.3): a provisioned key and certificate, or
+ * The device identity (docs/protocol.md §1.3): a provisioned key and certificate, or
  * on first boot a generated ECDSA P-256 key with a self-signed certificate whose
  * subject CN is the device id. The private key file is created 0600 from the
  * first byte (open with O_EXCL and the mode, then rename into place), so it is
@@ -8,8 +8,9 @@
  * Nothing here logs: problems the operator should know about come back in
  * `warnings`, and key material never appears in a message.
  */
+import { writeFileAtomic } from "../util/atomic-file.ts";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { AgentError } from "../errors/index.ts";
 import { signBase, verifyBase, type SignatureAlgorithm } from "../http-signatures/algorithms.ts";
@@ -71,27 +72,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes a new file atomically with `mode` from creation on (O_CREAT|O_EXCL, then rename). */
-async function writeNewFile(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  const handle = await open(tmp, "wx", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode); // the umask can only narrow the mode; make it exact
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
 
 /** Narrows a key file readable by group or others to 0600, and says so. */
 async function tightenKeyMode(path: string, warnings: string[]): Promise<void> {
@@ -237,10 +217,10 @@ export async function loadOrCreateIdentity(opts: IdentityOptions): Promise<Devic
     warnings.push(`certificate ${certFile} was missing; generated a new self-signed one for the existing key`);
   } else {
     ({ pkcs8, spki, privateKey: signingKey } = await exportedPair());
-    await writeNewFile(keyFile, encodePem("PRIVATE KEY", pkcs8), 0o600);
+    await writeFileAtomic(keyFile, encodePem("PRIVATE KEY", pkcs8), 0o600);
   }
   const der = await createSelfSignedCertificate({ privateKey: signingKey, spki, commonName: opts.deviceId });
-  await writeNewFile(certFile, certificatePem(der), 0o644);
+  await writeFileAtomic(certFile, certificatePem(der), 0o644);
 
   const key = await crypto.subtle.importKey("pkcs8", pkcs8 as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-256" }, false, [
     "sign",

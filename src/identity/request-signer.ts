@@ -1,5 +1,5 @@
 /**
- * The v1 profile's RequestSigner (PROTOCOL.md §2): every request is signed with
+ * The v1 profile's RequestSigner (docs/protocol.md §2): every request is signed with
  * the device key, covering @method and @target-uri, plus content-digest when
  * there is a body. The keyid is asked for at each request because it changes
  * once: from the certificate thumbprint to the clientId the WFM assigns.
@@ -53,7 +53,7 @@ export function createRequestSigner(identity: DeviceIdentity, keyId: () => strin
   };
 }
 
-/** The keyid rule of PROTOCOL.md §2: the clientId once known, the certificate thumbprint before. */
+/** The keyid rule of docs/protocol.md §2: the clientId once known, the certificate thumbprint before. */
 export function keyIdFor(identity: DeviceIdentity, clientId: () => string | undefined): () => string {
   return () => clientId() ?? identity.thumbprint;
 }

@@ -18,8 +18,6 @@ export interface SenderOptions {
   maxEntries: number;
   /** False while a known downtime window is in force: no attempts, no errors. */
   mayCommunicate?: () => boolean;
-  /** Reports the Date header of each answer (clock offset estimation). */
-  onServerDate?: (date: string) => void;
   random?: () => number;
 }
 
@@ -149,7 +147,6 @@ export class StatusSender {
     const log = this.o.log.child({ deploymentId: entry.deploymentId, seq: entry.seq, state: entry.state });
     try {
       const outcome = await this.o.client.postStatus(entry.deploymentId, entry.body);
-      if (outcome.serverDate) this.o.onServerDate?.(outcome.serverDate);
       if (outcome.kind === "accepted") {
         this.o.journal.ack(entry.seq);
         this.state.delivered++;
@@ -165,8 +162,8 @@ export class StatusSender {
       // Identity first: a refused client keeps its reports (they are delivered once the WFM takes it back).
       if (isIdentityProblem(problem)) {
         this.state.identityProblem = answer;
-        const why = problem.kind === "not-authorized" ? "the WFM's policy does not authorize this client (the client relationship may have been retired)" : "the WFM refused our identity";
-        return this.attemptFailed(entry, { code: "IDENTITY_REJECTED", message: `${why} (${answer}); check the device's identity with the WFM's operator`, hints });
+        // The profile says what to check: v1 onboarding and the certificate, rc3 the client relationship.
+        return this.attemptFailed(entry, { code: "IDENTITY_REJECTED", message: this.o.client.profile.identityRefusal(problem), hints });
       }
       // Refused for what it says (400/422), or the WFM said outright not to retry: parked. Any other
       // answer is retried with backoff, honouring Retry-After: a status the specification does not give

@@ -13,7 +13,7 @@
  * - installed → installed: this version becomes the last known good; attempts reset.
  * - failed    → failed, with the deployment-level error; attempts kept (backoff).
  * - removing  → removing: the record is no longer wanted.
- * - removal-failed → failed, still not wanted (retried as a removal).
+ * - removal-failed → failed, still not wanted (retried as a removal, after a backoff that grows with its attempts).
  * - removed   → the record is gone; its last report stays in the journal until delivered.
  */
 import type { AppliedDeployment } from "../model/applied.ts";
@@ -47,8 +47,12 @@ export interface Change {
   next: NextRecord | null;
   /** The state the report carries. */
   state: DeploymentState | "removed";
-  /** The DeploymentStatusManifest body, serialised once, exactly as it will be sent. */
-  report: string;
+  /**
+   * The DeploymentStatusManifest body, serialised once, exactly as it will be sent.
+   * Absent when only the attempt count moved (a retry that failed exactly as
+   * before): the count drives the backoff, the WFM has nothing new to learn.
+   */
+  report?: string;
   error?: StatusError;
 }
 
@@ -69,7 +73,9 @@ export function transition(previous: AppliedDeployment | undefined, subject: Sub
   }
   const { components, state, error, wanted, attempts, good } = rulesFor(previous, event);
   if (previous && !good && previous.digest === subject.digest && previous.state === state && sameStatus(previous.components, components) && previous.error?.message === error?.message && previous.wanted === wanted) {
-    return undefined;
+    if (previous.attempts === attempts) return undefined;
+    const { sinceMs: _since, ...kept } = previous;
+    return { deploymentId: subject.id, next: { ...kept, attempts }, state, error };
   }
   const next: NextRecord = {
     id: subject.id,
@@ -119,6 +125,7 @@ function rulesFor(previous: AppliedDeployment | undefined, event: Exclude<Lifecy
     case "removing":
       return { components: (previous?.components ?? []).map((c) => ({ name: c.name, state: "removing" })), state: "removing", wanted: false, attempts: previous?.attempts ?? 0, good: false };
     case "removal-failed":
-      return { components: [...event.components], state: "failed", error: event.error, wanted: false, attempts: previous?.attempts ?? 0, good: false };
+      // Each failed removal counts: the retry backoff grows as it does for installs.
+      return { components: [...event.components], state: "failed", error: event.error, wanted: false, attempts: (previous?.attempts ?? 0) + 1, good: false };
   }
 }

@@ -4,6 +4,7 @@
  * a stalled connection) and the caller's deadline (a registry that drips one byte a second passes
  * the idle limit but not the deadline).
  */
+import { concatBytes } from "../util/bytes.ts";
 import { AgentError } from "../errors/index.ts";
 
 export interface ReadBounds {
@@ -49,13 +50,7 @@ export async function pumpBody(res: Response, bounds: ReadBounds, onChunk: (chun
 export async function readBody(res: Response, bounds: ReadBounds): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   const total = await pumpBody(res, bounds, (c) => void chunks.push(c));
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** Drops a body we do not need, without waiting long for it. */

@@ -3,7 +3,7 @@
  * goes through here. https always; plain http only towards a loopback address and only when the
  * operator allowed insecure packages (a test registry or the dev WFM on the same machine).
  */
-import { isIP } from "node:net";
+import { isLoopbackHost } from "../util/loopback.ts";
 import { AgentError } from "../errors/index.ts";
 
 export function checkRegistryUrl(url: URL, allowInsecureHttp: boolean, what: string): void {
@@ -23,14 +23,8 @@ export function checkRegistryUrl(url: URL, allowInsecureHttp: boolean, what: str
   throw new AgentError("PACKAGE_INSECURE_URL", `${what}: ${url.protocol} URLs are not followed (only https, and http to loopback when allowed)`, { url: url.origin });
 }
 
-/** 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (isIP(h) === 4) return h.startsWith("127.");
-  if (isIP(h) === 6) return h === "::1" || h === "0:0:0:0:0:0:0:1" || /^::ffff:127\./.test(h);
-  return false;
-}
+/** 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach (src/util/loopback.ts). */
+export { isLoopbackHost };
 
 /** host[:port] of a URL, the way references, mirrors, CA and credential tables are keyed. */
 export function hostKey(url: URL): string {

@@ -1,6 +1,6 @@
 /**
  * Telling a clock problem from a key problem. The WFM rejects signatures whose
- * `created` is outside its window (about 5 minutes, PROTOCOL.md §2) with a bare
+ * `created` is outside its window (about 5 minutes, docs/protocol.md §2) with a bare
  * 401, so the only evidence we get is its `Date` header: when that is far from
  * our clock, the 401 is almost certainly about time, and the fix is NTP, not keys.
  */

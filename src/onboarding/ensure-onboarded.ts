@@ -11,8 +11,9 @@ import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 import type { Logger } from "../log.ts";
 import type { WfmClient } from "../protocol/wfm-client.ts";
 import { onboard } from "./onboard.ts";
+import { META } from "../store/meta-keys.ts";
 
-export const CLIENT_ID_META = "clientId";
+export const CLIENT_ID_META = META.clientId;
 
 /** The part of the StateStore this needs. */
 export interface MetaStore {

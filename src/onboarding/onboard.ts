@@ -1,5 +1,5 @@
 /**
- * One onboarding attempt (PROTOCOL.md §1.4): a signed POST of the device
+ * One onboarding attempt (docs/protocol.md §1.4): a signed POST of the device
  * certificate; the WFM answers with a clientId, or says it has not approved
  * the device yet. Every verdict becomes a result or an AgentError whose code
  * says what the operator must do.

@@ -1,5 +1,5 @@
 /**
- * The onboarding answer (PROTOCOL.md §1.4): `201 {"clientId": "…"}`, or the
+ * The onboarding answer (docs/protocol.md §1.4): `201 {"clientId": "…"}`, or the
  * older snake_case `client_id`. The clientId goes into every URL path from
  * then on, so it must be URL-safe (RFC 3986 unreserved characters).
  */

@@ -1,5 +1,5 @@
 /**
- * The WFM's root CA (PROTOCOL.md §1.2). Normally provisioned (wfm.caFile) or in
+ * The WFM's root CA (docs/protocol.md §1.2). Normally provisioned (wfm.caFile) or in
  * the system store. Only with wfm.trustOnFirstUse does the agent download it from
  * `GET /api/v1/onboarding/certificate`, unsigned and without verifying the TLS
  * peer (there is nothing to verify it with yet): whoever answers that one request

@@ -5,6 +5,7 @@
  * with a size bound enforced while it streams in; bodies of redirects and errors are never
  * read, only cancelled.
  */
+import { concatBytes } from "../util/bytes.ts";
 import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { AgentError } from "../errors/index.ts";
@@ -37,13 +38,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Uint
   const total = await streamBody(url, opts, (chunk) => {
     chunks.push(chunk);
   });
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 export interface FileDownloadOptions extends DownloadOptions {

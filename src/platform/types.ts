@@ -69,3 +69,26 @@ export interface Platform {
   /** Absolute path of the running executable (or script), for self-hashing. */
   executablePath(): string;
 }
+
+/**
+ * Mutual-TLS options for a pooled client session (the rc3 profile,
+ * docs/identity-rc3.md): the client's chain and key, the trust anchors, and a
+ * server identity check that replaces the hostname check.
+ */
+export interface ClientTlsOptions {
+  cert: string;
+  key: string;
+  ca: string[];
+  rejectUnauthorized: true;
+  minVersion: number;
+  checkServerIdentity: (hostname: string, cert: { raw?: Uint8Array }) => Error | undefined;
+}
+
+/** A pool of connections sharing one set of TLS options. */
+export interface TlsSession {
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** Closes idle connections; requests in flight finish. */
+  close(): void;
+}
+
+export type SessionFactory = (tls: ClientTlsOptions) => TlsSession;

@@ -180,9 +180,9 @@ export function readProblem(answer: ErrorAnswer, nowMs: number = Date.now()): Wf
   const fromGateway = GATEWAY_STATUS.has(status) && format !== "problem";
   const byTable = RETRYABLE_STATUS.has(status) || fromGateway;
   // The body's own retryable decides (the specification tells clients to use it); a lone
-  // backoffStrategy "none" means the same as retryable false; else the table.
-  const retryable = hints?.retryable ?? (hints?.backoffStrategy === "none" ? false : byTable);
+  // backoffStrategy says it too ("none": do not retry, "fixed"/"exponential": do); else the table.
   const said = hints?.backoffStrategy;
+  const retryable = hints?.retryable ?? (said === "none" ? false : said !== undefined ? true : byTable);
   const backoffStrategy: BackoffStrategy = !retryable ? "none" : said === "fixed" ? "fixed" : "exponential";
   // The header is authoritative; the body's retryAfterSeconds is advice (rc.3 ProblemDetail).
   const retryAfterMs = parseRetryAfter(answer.retryAfter, nowMs) ?? hints?.retryAfterMs;

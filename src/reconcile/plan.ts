@@ -59,7 +59,10 @@ export function planReconcile(input: PlanInput): Step[] {
 
   for (const a of input.applied) {
     if (!desiredIds.has(a.deploymentId) && a.state !== "removed") {
-      steps.push({ action: "remove", deploymentId: a.deploymentId, reason: "no longer in the desired state", fromDigest: a.digest });
+      // A removal that failed waits out its backoff like any failure: retried at every poll,
+      // it would journal removing/failed each time (and failed reports are never compacted).
+      if (a.state === "failed" && input.notBefore?.has(a.deploymentId)) steps.push({ action: "keep", deploymentId: a.deploymentId, reason: "removal failed; waiting for the retry backoff" });
+      else steps.push({ action: "remove", deploymentId: a.deploymentId, reason: a.state === "failed" ? "removal failed earlier; trying again" : "no longer in the desired state", fromDigest: a.digest });
     }
   }
   for (const d of input.desired) {

@@ -19,7 +19,7 @@ export class Recorder {
     const change = transition(previous, subject, event);
     if (!change) return previous?.state ?? "pending";
     this.store.apply(change);
-    this.onReport();
+    if (change.report !== undefined) this.onReport();
     return change.state;
   }
 }

@@ -4,7 +4,9 @@
  * Every state change of a deployment and the report that describes it are
  * written in one transaction.
  */
+import { join } from "node:path";
 import { Journal } from "../journal/journal.ts";
+import { META, type MetaKey } from "./meta-keys.ts";
 import type { Change } from "../lifecycle/lifecycle.ts";
 import type { AppliedDeployment } from "../model/applied.ts";
 import type { Clock } from "../util/clock.ts";
@@ -49,6 +51,9 @@ function toApplied(r: DeploymentRow): AppliedDeployment {
     wanted: r.wanted === 1,
   };
 }
+
+/** The state database inside the data directory. */
+export const stateDbPath = (dataDir: string): string => join(dataDir, "state.db");
 
 const HISTORY_KEEP = 50;
 
@@ -101,29 +106,29 @@ export class StateStore {
     }
   }
 
-  getMeta(key: string): string | undefined {
+  getMeta(key: MetaKey): string | undefined {
     return this.db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
   }
 
-  setMeta(key: string, value: string): void {
+  setMeta(key: MetaKey, value: string): void {
     this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
   }
 
   lastManifestVersion(): bigint | null {
-    const v = this.getMeta("manifestVersion");
+    const v = this.getMeta(META.manifestVersion);
     return v === undefined ? null : BigInt(v);
   }
 
   lastEtag(): string | undefined {
-    return this.getMeta("etag");
+    return this.getMeta(META.etag);
   }
 
   /** Written only after the reconcile of that manifest has been carried out. */
   commitManifest(version: bigint, etag: string): void {
     this.db.transaction(() => {
-      this.setMeta("manifestVersion", version.toString());
-      this.setMeta("etag", etag);
-      this.setMeta("manifestAppliedAtMs", String(this.clock.wallMs()));
+      this.setMeta(META.manifestVersion, version.toString());
+      this.setMeta(META.etag, etag);
+      this.setMeta(META.manifestAppliedAtMs, String(this.clock.wallMs()));
     });
   }
 
@@ -147,6 +152,12 @@ export class StateStore {
    * a report journaled without its state change (INV-JOURNAL-1).
    */
   apply(change: Change): void {
+    const report = change.report;
+    if (report === undefined) {
+      // Only the attempt count moved: no report, no history line, and the state keeps its since.
+      this.db.prepare("UPDATE deployments SET attempts = ? WHERE id = ?").run(change.next?.attempts ?? 0, change.deploymentId);
+      return;
+    }
     const now = this.clock.wallMs();
     this.db.transaction(() => {
       const n = change.next;
@@ -166,7 +177,7 @@ export class StateStore {
       } else {
         this.db.prepare("DELETE FROM deployments WHERE id = ?").run(change.deploymentId);
       }
-      this.journal.append(change.deploymentId, change.state, change.report);
+      this.journal.append(change.deploymentId, change.state, report);
       this.db.prepare("INSERT INTO history (deployment_id, state, error_code, message, wall_ms) VALUES (?, ?, ?, ?, ?)").run(
         change.deploymentId, change.state, change.error?.code ?? null, change.error?.message ?? null, now,
       );
@@ -190,7 +201,12 @@ export class StateStore {
       .map((r) => ({ state: r.state, errorCode: r.error_code ?? undefined, message: r.message ?? undefined, wallMs: r.wall_ms }));
   }
 
+  /** Idempotent: the Agent closes the store when it stops, the bootstrap again on the way out. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.db.close();
   }
+
+  private closed = false;
 }

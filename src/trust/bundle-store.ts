@@ -17,7 +17,7 @@ import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import { AgentError } from "../errors/index.ts";
 import { bundleFromAnchors, type TrustBundle } from "./bundle.ts";
-import { writeFileAtomic } from "./files.ts";
+import { writeFileAtomic } from "../util/atomic-file.ts";
 
 export const BUNDLE_FILE = "trust-bundle.json";
 

@@ -15,6 +15,7 @@
  *   returned Error becomes the fetch's rejection, code intact.
  */
 import { AgentError } from "../errors/index.ts";
+import type { ClientTlsOptions } from "../platform/types.ts";
 import type { TrustBundle } from "./bundle.ts";
 import { parseSpiffeId, SpiffeIdError, type MargoWfmId } from "./spiffe-id.ts";
 import type { Svid } from "./svid.ts";
@@ -24,14 +25,7 @@ export const TLS_1_2 = 0x0303;
 export const TLS_1_3 = 0x0304;
 
 /** The subset of Bun's fetch `tls` options we set (also valid for Bun.FetchSession). */
-export interface ClientTlsOptions {
-  cert: string;
-  key: string;
-  ca: string[];
-  rejectUnauthorized: true;
-  minVersion: number;
-  checkServerIdentity: (hostname: string, cert: { raw?: Uint8Array }) => Error | undefined;
-}
+export type { ClientTlsOptions };
 
 function mismatch(expected: MargoWfmId, why: string, hostname: string): AgentError {
   return new AgentError(

@@ -12,7 +12,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { encodePem } from "../identity/pem.ts";
 import { toPem } from "./chain.ts";
-import { writeFileAtomic } from "./files.ts";
+import { writeFileAtomic } from "../util/atomic-file.ts";
 import { SecretText } from "./secret.ts";
 import { clientSpiffeId, trustDomainId, wfmSpiffeId, trustDomainProblem, type MargoClientId, type MargoWfmId } from "./spiffe-id.ts";
 import { x509Facts } from "./x509-facts.ts";

@@ -13,17 +13,12 @@
  */
 import { AgentError } from "../errors/index.ts";
 import type { TrustBundle } from "./bundle.ts";
-import { clientTlsOptions, type ClientTlsChoice, type ClientTlsOptions } from "./client-tls.ts";
+import type { SessionFactory, TlsSession } from "../platform/types.ts";
+import { clientTlsOptions, type ClientTlsChoice } from "./client-tls.ts";
 import type { Svid } from "./svid.ts";
 import { systemTimers, type Timers } from "./timers.ts";
 
-export interface TlsSession {
-  fetch(url: string, init: RequestInit): Promise<Response>;
-  /** Closes idle connections; requests in flight finish. */
-  close(): void;
-}
-
-export type SessionFactory = (tls: ClientTlsOptions) => TlsSession;
+export type { SessionFactory, TlsSession };
 
 export interface MtlsConnectorOptions {
   svid: { current(): Svid; readonly version: number };

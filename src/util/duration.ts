@@ -22,10 +22,3 @@ export function parseDuration(input: string | number): number | undefined {
   }
   return Math.round(total);
 }
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${r}s`;
-}

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { SimulatedRuntime } from "../../runtimes/simulated/index.ts";
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
 import { bunPlatform } from "../../src/platform/bun/index.ts";
+import { agentDeps } from "./agent-deps.ts";
 import { Agent } from "../../src/agent/agent.ts";
-import { packageResolver } from "../../src/agent/resolve-components.ts";
+import { packageResolver } from "../../src/bootstrap/resolve-components.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
@@ -49,15 +50,7 @@ export function makeAgent(opts: { wfmUrl: string; dataDir?: string; clientId?: s
   });
   const runtime = opts.runtime ?? new SimulatedRuntime({ dataDir });
   const { log, lines } = memoryLogger();
-  const agent = new Agent({
-    config,
-    platform: bunPlatform,
-    runtime,
-    resolve: packageResolver(config, bunPlatform),
-    log,
-    userAgent: "margo-agent/test",
-    clientId: () => config.wfm.clientId ?? undefined,
-  });
+  const agent = new Agent(agentDeps({ config, runtime, resolve: packageResolver(config, bunPlatform), log, clientId: () => config.wfm.clientId ?? undefined }));
   return { agent, config, runtime, dataDir, logs: lines };
 }
 

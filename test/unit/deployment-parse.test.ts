@@ -44,7 +44,7 @@ function errorOf(yaml: string): AgentError {
 }
 
 describe("parseDeployment", () => {
-  test("the PROTOCOL.md §5 form", () => {
+  test("the docs/protocol.md §5 form", () => {
     const d = parseDeployment(base, "test.yaml");
     expect(d.id).toBe("a3e2f5dc-912e-494f-8395-52cf3769bc06");
     expect(d.applicationId).toBe("hello");

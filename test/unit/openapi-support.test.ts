@@ -5,7 +5,7 @@ const statusManifest = {
   apiVersion: "deployment.margo.org/v1alpha1",
   kind: "DeploymentStatusManifest",
   deploymentId: "a3e2f5dc-912e-494f-8395-52cf3769bc06",
-  adoptedManifestVersion: 101, // rc.3 field; rc.2 allows extra properties (PROTOCOL.md §8)
+  adoptedManifestVersion: 101, // rc.3 field; rc.2 allows extra properties (docs/protocol.md §10)
   status: { state: "failed", error: { code: "COMPONENT_EXITED", source: "web-app", message: "exited with code 1" } },
   components: [
     { name: "web", state: "failed", error: { code: "COMPONENT_EXITED", source: "web", message: "exited with code 1" } },
@@ -42,7 +42,7 @@ describe("test/support/openapi.ts against the rc.2 OpenAPI file", () => {
 
   test("an empty desired state (bundle null, no deployments) is valid despite the dotted required names", () => {
     // Passes only because the support module drops "bundle.mediaType", "bundle.digest" and
-    // "bundle.url" from UnsignedAppStateManifest.required: PROTOCOL.md §8, a defect of rc.2.
+    // "bundle.url" from UnsignedAppStateManifest.required: docs/protocol.md §10, a defect of rc.2.
     assertValid("UnsignedAppStateManifest", { manifestVersion: 1, bundle: null, deployments: [] });
   });
 

@@ -6,7 +6,7 @@ import { parseDeployment } from "../../deployment/parse.ts";
 import { asAgentError } from "../../errors/index.ts";
 import type { ComponentStatus, StatusError } from "../../model/states.ts";
 import type { AppliedDeployment } from "../../model/applied.ts";
-import type { StateStore } from "../../store/state-store.ts";
+import type { StoreReader } from "../../agent/read-model.ts";
 import type { BackoffView, ComponentView, DeploymentDetail, DeploymentSummary } from "../source.ts";
 import { iso } from "./iso.ts";
 import { maskedParameters } from "./mask.ts";
@@ -30,11 +30,11 @@ export function deploymentSummary(d: AppliedDeployment): DeploymentSummary {
   };
 }
 
-export function deploymentSummaries(store: StateStore): DeploymentSummary[] {
+export function deploymentSummaries(store: StoreReader): DeploymentSummary[] {
   return store.listDeployments().map(deploymentSummary);
 }
 
-export function deploymentDetail(store: StateStore, id: string, pendingReports: number, retry: BackoffView | null): DeploymentDetail | undefined {
+export function deploymentDetail(store: StoreReader, id: string, pendingReports: number, retry: BackoffView | null): DeploymentDetail | undefined {
   const d = store.getDeployment(id);
   if (!d) return undefined;
   let profileType: string | null = null;

@@ -1,4 +1,5 @@
-import type { Journal, JournalEntry } from "../../journal/journal.ts";
+import type { JournalReader } from "../../agent/read-model.ts";
+import type { JournalEntry } from "../../journal/journal.ts";
 import { reportTime, type Stamp } from "../../journal/report-time.ts";
 import type { JournalEntryView, JournalView } from "../source.ts";
 import { iso } from "./iso.ts";
@@ -17,7 +18,7 @@ const entryView = (e: JournalEntry, now: ClockNow): JournalEntryView => {
     seq: e.seq,
     deploymentId: e.deploymentId,
     state: e.state,
-    status: e.status,
+    delivery: e.status === "parked" ? "parked" : "queued",
     attempts: e.attempts,
     lastError: e.lastError ?? null,
     createdAt: iso(at.atMs),
@@ -27,7 +28,7 @@ const entryView = (e: JournalEntry, now: ClockNow): JournalEntryView => {
   };
 };
 
-export function journalView(journal: Journal, now: ClockNow): JournalView {
+export function journalView(journal: JournalReader, now: ClockNow): JournalView {
   const counts = journal.counts();
   return {
     counts: { ...counts, compacted: journal.compacted() },

@@ -1,16 +1,12 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { bunPlatform } from "../../platform/bun/index.ts";
-import { systemClock } from "../../agent/clock.ts";
-import { loadDeviceIdentity, wfmFetch } from "../../agent/identity-setup.ts";
+import { type Foundation, openFoundation } from "../../bootstrap/bootstrap.ts";
+import { StartFailure } from "../../bootstrap/start-failure.ts";
+import type { V1Session } from "../../bootstrap/v1-session.ts";
 import { BUILD } from "../../build-info.ts";
 import { asAgentError } from "../../errors/index.ts";
-import { createRequestSigner } from "../../identity/request-signer.ts";
 import { createLogger } from "../../log.ts";
 import { CLIENT_ID_META, onboard } from "../../onboarding/index.ts";
-import { ensureTrustedCa } from "../../onboarding/trust-on-first-use.ts";
-import { WfmClient } from "../../protocol/wfm-client.ts";
-import { StateStore } from "../../store/state-store.ts";
+import { bunPlatform } from "../../platform/bun/index.ts";
+import { stateDbPath } from "../../store/state-store.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -21,7 +17,7 @@ export const onboardCommand: Command = {
   summary: "onboard this device with the WFM and print the clientId",
   usage: `Usage: margo-agent onboard [--config FILE] [options]
 
-Onboards this device with the WFM now (PROTOCOL.md §1): creates the device key
+Onboards this device with the WFM now (docs/protocol.md §1): creates the device key
 and certificate in the data directory when there are none, sends the signed
 onboarding request, stores the clientId in the state database (where 'run'
 finds it) and prints it on stdout. A device that is already onboarded prints
@@ -50,36 +46,25 @@ approval, certificate refused, WFM unreachable), 3 invalid configuration.`,
       return EXIT.OK;
     }
 
-    const platform = bunPlatform;
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    let store: StateStore;
+    // The same start-up as `run`, up to the WFM client: lock, store, identity, client.
+    let foundation: Foundation;
     try {
-      store = StateStore.openFile((path) => platform.openDatabase(path), join(config.dataDir, "state.db"), systemClock());
+      foundation = await openFoundation(config, bunPlatform, log, { userAgent: `margo-agent/${BUILD.version}` });
     } catch (err) {
-      const e = asAgentError(err);
+      const e = asAgentError(err instanceof StartFailure ? err.cause : err);
       console.error(`${e.code}: ${e.message}`);
       return EXIT.FAILURE;
     }
     try {
-      const stored = store.getMeta(CLIENT_ID_META);
+      const session = foundation.session as V1Session;
+      const stored = session.clientId();
       if (stored) {
-        console.error(`already onboarded (clientId stored in ${join(config.dataDir, "state.db")})`);
+        console.error(`already onboarded (clientId stored in ${stateDbPath(config.dataDir)})`);
         console.log(stored);
         return EXIT.OK;
       }
-      const caFile = await ensureTrustedCa({ config, platform, log });
-      const { identity } = await loadDeviceIdentity(config, log);
-      const client = new WfmClient({
-        baseUrl: config.wfm.url.replace(/\/+$/, ""),
-        clientId: () => undefined,
-        fetch: wfmFetch(platform, caFile),
-        // Not onboarded yet: the keyid is the certificate's thumbprint.
-        signer: createRequestSigner(identity, () => identity.thumbprint),
-        requestTimeoutMs: config.wfm.requestTimeout,
-        userAgent: `margo-agent/${BUILD.version}`,
-      });
-      const { clientId } = await onboard({ client, identity, log });
-      store.setMeta(CLIENT_ID_META, clientId);
+      const { clientId } = await onboard({ client: foundation.client, identity: session.identity, log });
+      foundation.store.setMeta(CLIENT_ID_META, clientId);
       console.log(clientId);
       return EXIT.OK;
     } catch (err) {
@@ -91,7 +76,7 @@ approval, certificate refused, WFM unreachable), 3 invalid configuration.`,
       }
       return EXIT.FAILURE;
     } finally {
-      store.close();
+      foundation.close();
     }
   },
 };

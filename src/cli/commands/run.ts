@@ -1,17 +1,12 @@
-import { mkdirSync } from "node:fs";
-import { chooseRuntime } from "../../agent/choose-runtime.ts";
-import { Agent, stateDbPath } from "../../agent/agent.ts";
-import { systemClock } from "../../agent/clock.ts";
-import { prepareIdentity, type PreparedIdentity } from "../../agent/identity-setup.ts";
-import { packageResolver } from "../../agent/resolve-components.ts";
+import type { Agent } from "../../agent/agent.ts";
+import { buildAgent, type Foundation, openFoundation } from "../../bootstrap/bootstrap.ts";
+import { StartFailure } from "../../bootstrap/start-failure.ts";
 import { BUILD } from "../../build-info.ts";
 import { bunPlatform } from "../../platform/bun/index.ts";
 import { parseListen } from "../../config/listen.ts";
 import { AgentError } from "../../errors/index.ts";
 import { createLogger, type Logger } from "../../log.ts";
-import { lockDataDir, type DataDirLock } from "../../store/data-dir-lock.ts";
 import { isCorruption } from "../../store/integrity.ts";
-import { StateStore } from "../../store/state-store.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -73,61 +68,27 @@ configuration (the same verdict as 'margo-agent config check').`,
     // Everything that might keep the process alive is stopped on the way out: a start that
     // fails must end the process (exit 1, so systemd's Restart=on-failure acts), not leave
     // the local API answering 503 with nothing behind it.
-    let lock: DataDirLock | undefined;
-    let store: StateStore | undefined;
+    let foundation: Foundation | undefined;
     let agent: Agent | undefined;
-    let identity: PreparedIdentity | undefined;
     let api: { stop(): Promise<void> } | undefined;
     const shutdown = async () => {
-      identity?.stop();
       await api?.stop().catch(() => {});
       if (agent) await agent.stop().catch(() => {});
-      else store?.close();
-      lock?.release();
+      foundation?.close();
     };
     const failed = async (err: unknown, what: string) => {
-      const e = fatal(log, err, what);
+      const e = err instanceof StartFailure ? fatal(log, err.cause, err.stage) : fatal(log, err, what);
       await shutdown();
       return e.code === "CONFIG_INVALID" ? EXIT.CONFIG : EXIT.FAILURE;
     };
 
+    // docs/architecture.md, "Start and stop": lock → store → session → client → runtime → agent.
     try {
-      // First, before anything in dataDir is touched: one agent per data directory.
-      lock = lockDataDir((path) => platform.openDatabase(path), config.dataDir);
+      foundation = await openFoundation(config, platform, log, { userAgent: `margo-agent/${BUILD.version}` });
+      config = foundation.config;
+      agent = await buildAgent(foundation, { simulatedDelayMs: Number(values["simulated-delay"] ?? 0) });
     } catch (err) {
-      return failed(err, "data directory");
-    }
-    try {
-      // Second: the state database, checked for damage before the API, the runtime or the WFM are involved.
-      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-      store = StateStore.openFile((path) => platform.openDatabase(path), stateDbPath(config.dataDir), systemClock());
-    } catch (err) {
-      return failed(err, "state database");
-    }
-    try {
-      identity = await prepareIdentity({ config, platform, log, store });
-    } catch (err) {
-      return failed(err, "device identity");
-    }
-    config = identity.config;
-    const runtime = await chooseRuntime(config, platform, { simulatedDelayMs: Number(values["simulated-delay"] ?? 0) });
-    const engine = await runtime.engineInfo();
-    log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
-    try {
-      agent = new Agent({
-        config,
-        platform,
-        runtime,
-        resolve: packageResolver(config, platform),
-        log,
-        userAgent: `margo-agent/${BUILD.version}`,
-        signer: identity.signer,
-        clientId: identity.clientId,
-        store,
-        tls: identity.tls,
-      });
-    } catch (err) {
-      return failed(err, "agent");
+      return failed(err, "start");
     }
     if (config.api.enabled) {
       try {
@@ -135,13 +96,13 @@ configuration (the same verdict as 'margo-agent config check').`,
         const { startLocalApi } = await import("../../api/index.ts");
         // Only a stale socket is removed; a file or a live socket at the path is refused.
         if (target.kind === "unix") await (await import("../../api/listen.ts")).claimSocketPath(target.path);
-        api = await startLocalApi({ agent, config, platform, log, clientId: identity.clientId });
+        api = await startLocalApi({ agent: agent.readModel(), config, platform, log });
       } catch (err) {
         return failed(err, "local API");
       }
     }
-    // Onboarding and capabilities run in the background; the boot reconcile needs no WFM.
-    void identity.afterStart({ client: agent.client, store: agent.store, runtime, syncNow: () => agent!.syncNow() });
+    // The Agent starts the session's background tasks (onboarding, capabilities) itself;
+    // the boot reconcile needs no WFM.
     const starting = agent.start().then(
       () => undefined,
       (err: unknown) => ({ err }),

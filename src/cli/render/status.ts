@@ -53,6 +53,7 @@ export function renderStatus(s: StatusView, deployments: readonly DeploymentSumm
     lines.push(field("reporting", paint(`${s.sender.failures} failed round(s), next ${relativeTime(s.sender.nextAttemptAt, nowMs)}: ${s.sender.lastError.code}: ${truncate(s.sender.lastError.message, 80)}`, "yellow"), paint));
   }
   if (s.sender.identityProblem) lines.push(field("identity", paint(truncate(s.sender.identityProblem, 100), "red"), paint));
+  for (const p of s.pulls ?? []) lines.push(field("pulling", `${shortId(p.deploymentId)}/${p.component} ${p.reference}: ${mib(p.bytes)} of ${mib(p.total)} MiB (${p.total ? Math.floor((100 * p.bytes) / p.total) : 0}%)`, paint));
   for (const b of s.backoff) lines.push(field("retry", `${shortId(b.deploymentId)} after ${b.failures} failure(s), ${relativeTime(b.nextRetryAt, nowMs)}`, paint));
   return `${lines.join("\n")}\n\n${renderDeploymentTable(deployments, nowMs, paint)}`;
 }
@@ -74,3 +75,5 @@ function runtimeLabel(r: { name: string; version: string | null }): string {
   if (!r.version) return r.name;
   return r.version.startsWith(r.name) ? r.version : `${r.name} ${r.version}`;
 }
+
+const mib = (bytes: number) => (bytes / 1048576).toFixed(1);

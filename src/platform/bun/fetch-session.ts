@@ -5,8 +5,7 @@
  * function passed to a plain fetch() would cost a full handshake on every
  * request (docs/identity-rc3.md).
  */
-import type { ClientTlsOptions } from "../../trust/client-tls.ts";
-import type { SessionFactory, TlsSession } from "../../trust/mtls-connector.ts";
+import type { ClientTlsOptions, SessionFactory, TlsSession } from "../types.ts";
 
 export const bunSessionFactory: SessionFactory = (tls: ClientTlsOptions): TlsSession => {
   const session = new Bun.FetchSession({ tls });

@@ -8,7 +8,7 @@
  *
  * One profile per folder: v1/ (1.0.0-rc.2) and rc3/ (1.0.0-rc.3).
  */
-import type { DeviceDescription } from "../../capabilities/manifest.ts";
+import type { DeviceDescription } from "../capabilities-body.ts";
 import type { WfmProblem } from "../problem.ts";
 import type { StatusFormat } from "../status-manifest.ts";
 

@@ -13,6 +13,7 @@ import type { ComponentStatus, StatusError } from "../../model/states.ts";
 import { interruptedBy } from "../interrupt.ts";
 import type { Step } from "../plan.ts";
 import type { ExecutorContext, ExecutorResult } from "./context.ts";
+import { removeLeftovers } from "./leftovers.ts";
 import { whyUnsupported } from "./profile-check.ts";
 import { rollBack } from "./rollback.ts";
 
@@ -44,7 +45,7 @@ export async function install(step: Step, desired: DesiredDeployment, manifestVe
   }
   let error = failure;
   if (ctx.rollback && previous?.goodYaml && previous.goodDigest && previous.goodDigest !== desired.digest) {
-    error = await rollBack(previous, failure, ctx);
+    error = await rollBack(previous, dep, failure, ctx);
   }
   return { state: ctx.recorder.record(subject, { kind: "failed", components, error, attempts }), error };
 }
@@ -71,8 +72,10 @@ async function applyComponents(dep: Deployment, components: ComponentStatus[], s
 
 /**
  * After an update, components the new version no longer has are removed: those
- * of the last recorded snapshot and of the last known good version (the record
- * may already be the new version's pending snapshot).
+ * of the last recorded snapshot, of the last known good version, and whatever
+ * else the engine runs for the deployment (the record may already be the new
+ * version's pending snapshot, which no longer names what an earlier failed
+ * version started).
  */
 async function removeDroppedComponents(previous: AppliedDeployment | undefined, dep: Deployment, ctx: ExecutorContext): Promise<void> {
   if (!previous) return;
@@ -85,13 +88,10 @@ async function removeDroppedComponents(previous: AppliedDeployment | undefined, 
       // a stored good version that no longer parses names nothing more
     }
   }
-  for (const name of before) {
-    if (keep.has(name)) continue;
-    try {
-      await ctx.runtime.removeComponent({ deploymentId: dep.id, name: dep.name, digest: previous.digest }, name, { signal: ctx.signal, workDir: ctx.workDir(dep.id) });
-    } catch (err) {
-      interruptedBy(ctx.signal);
-      ctx.log.warn({ code: "COMPONENT_REMOVE_FAILED", deploymentId: dep.id, component: name, err: String(err) }, "could not remove a component dropped by the update");
-    }
+  try {
+    for (const c of (await ctx.runtime.inspect()).find((o) => o.deploymentId === dep.id)?.components ?? []) before.add(c.name);
+  } catch {
+    // an engine that cannot list now: what the records name is all there is to go on
   }
+  await removeLeftovers({ deploymentId: dep.id, name: dep.name, digest: previous.digest }, [...before].filter((name) => !keep.has(name)), ctx);
 }

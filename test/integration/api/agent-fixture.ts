@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimulatedRuntime } from "../../../runtimes/simulated/index.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
+import { agentDeps } from "../../support/agent-deps.ts";
 import { Agent } from "../../../src/agent/agent.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { Config } from "../../../src/config/schema.ts";
@@ -41,13 +42,5 @@ function resolver(dir: string, delayMs = 0): ComponentResolver {
 }
 
 export function buildAgent(config: Config, opts: { resolveDelayMs?: number } = {}): Agent {
-  return new Agent({
-    config,
-    platform: bunPlatform,
-    runtime: new SimulatedRuntime({ dataDir: config.dataDir }),
-    resolve: resolver(config.dataDir, opts.resolveDelayMs),
-    log: silentLogger,
-    userAgent: "margo-agent/test",
-    clientId: () => "dev-1",
-  });
+  return new Agent(agentDeps({ config, runtime: new SimulatedRuntime({ dataDir: config.dataDir }), resolve: resolver(config.dataDir, opts.resolveDelayMs), log: silentLogger, clientId: () => "dev-1" }));
 }

@@ -30,7 +30,7 @@ let agent: Agent;
 const apis: LocalApiHandle[] = [];
 
 function api(sets: string[], platform: Platform = bunPlatform): LocalApiHandle {
-  const handle = startLocalApi({ agent, config: testConfig(tmp.dir, wfm.url, sets), platform, log: silentLogger });
+  const handle = startLocalApi({ agent: agent.readModel(), config: testConfig(tmp.dir, wfm.url, sets), platform, log: silentLogger });
   apis.push(handle);
   return handle;
 }
@@ -153,7 +153,7 @@ describe("GET routes, loopback, no token configured", () => {
     const tried = j.pending.find((e: { attempts: number }) => e.attempts > 0);
     expect(tried).toBeDefined();
     expect(tried.lastError).toContain("503");
-    expect(tried.status).toBe("pending");
+    expect(tried.delivery).toBe("queued");
     expect(tried.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(new Set(j.pending.map((e: { deploymentId: string }) => e.deploymentId))).toEqual(new Set(["dep-ok", "dep-bad"]));
   });
@@ -187,12 +187,12 @@ describe("GET routes, loopback, no token configured", () => {
   });
 
   test("POST /v1/sync polls now and returns the outcome; a remote sync with no token is forbidden", async () => {
-    const before = agent.pollCounts["not-modified"] ?? 0;
+    const before = agent.snapshot().pollCounts["not-modified"] ?? 0;
     const res = await fetch(`${base}/v1/sync`, { method: "POST" });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body).toMatchObject({ outcome: "not-modified", manifestVersion: null, error: null, steps: [] });
-    expect(agent.pollCounts["not-modified"]).toBe(before + 1);
+    expect(agent.snapshot().pollCounts["not-modified"]).toBe(before + 1);
 
     const remote = api(["api.listen=127.0.0.1:0"], remotePeerPlatform).url;
     const refused = await fetch(`${remote}/v1/sync`, { method: "POST" });
@@ -248,7 +248,7 @@ describe("token rules", () => {
 describe("unix socket", () => {
   test("listens with mode 0660, answers, and removes the socket on stop", async () => {
     const path = join(tmp.dir, "api.sock");
-    const handle = startLocalApi({ agent, config: testConfig(tmp.dir, wfm.url, [`api.listen=unix:${path}`]), platform: bunPlatform, log: silentLogger });
+    const handle = startLocalApi({ agent: agent.readModel(), config: testConfig(tmp.dir, wfm.url, [`api.listen=unix:${path}`]), platform: bunPlatform, log: silentLogger });
     try {
       expect(handle.url).toBe(`unix:${path}`);
       expect(statSync(path).mode & 0o777).toBe(0o660);
@@ -266,13 +266,16 @@ describe("probes of an agent whose loop is not healthy", () => {
   test("/healthz 503 when the poll is long overdue and nothing moved; /readyz 503 with reasons before any poll", async () => {
     const dir = tempDir("margo-api-idle-");
     const idle = buildAgent(testConfig(dir.dir, "http://127.0.0.1:9"));
-    const handle = startLocalApi({ agent: idle, config: testConfig(dir.dir, "http://127.0.0.1:9", ["api.listen=127.0.0.1:0"]), platform: bunPlatform, log: silentLogger });
+    // The probes see the agent through its read model; this one can be made to look wedged.
+    let wedged = false;
+    const model = idle.readModel();
+    const view = { ...model, snapshot: () => (wedged ? { ...model.snapshot(), nextPollAtMs: Date.now() - 10 * 3600_000, startedAtMs: Date.now() - 10 * 3600_000 } : model.snapshot()) };
+    const handle = startLocalApi({ agent: view, config: testConfig(dir.dir, "http://127.0.0.1:9", ["api.listen=127.0.0.1:0"]), platform: bunPlatform, log: silentLogger });
     try {
       expect((await fetch(`${handle.url}/healthz`)).status).toBe(200);
       // A poll due ten hours ago never completed, and since then (the agent started ten hours ago,
       // this one never ran) no report was journaled and the WFM never answered: a wedged loop.
-      idle.nextPollAtMs = Date.now() - 10 * 3600_000;
-      (idle as { startedAtMs: number }).startedAtMs = Date.now() - 10 * 3600_000;
+      wedged = true;
       const sick = await fetch(`${handle.url}/healthz`);
       expect(sick.status).toBe(503);
       const body = await json(sick);

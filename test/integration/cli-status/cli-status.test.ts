@@ -38,7 +38,7 @@ beforeAll(async () => {
   ]);
   const config = testConfig(tmp.dir, wfm.url, ["api.listen=127.0.0.1:0", `api.token=${TOKEN}`]);
   agent = buildAgent(config);
-  api = startLocalApi({ agent, config, platform: bunPlatform, log: silentLogger });
+  api = startLocalApi({ agent: agent.readModel(), config, platform: bunPlatform, log: silentLogger });
   await agent.start();
   await agent.syncNow();
   configFile = join(tmp.dir, "config.yaml");

@@ -4,6 +4,8 @@
  * passes PRAGMA integrity_check, and its invariants hold (each state change
  * recorded together with its report). At the end every transition has reached
  * the WFM in order.
+ *
+ * Invariants held here (docs/architecture.md): INV-JOURNAL-1, INV-JOURNAL-2.
  */
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";

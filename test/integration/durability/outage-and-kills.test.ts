@@ -4,6 +4,8 @@
  * desired state changing meanwhile, and the agent SIGKILLed at random moments
  * and restarted. When the WFM comes back it must have every transition of every
  * deployment, in order, and the final state of each must be right.
+ *
+ * Invariants held here (docs/architecture.md): INV-JOURNAL-2, INV-RECONCILE-2.
  */
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";

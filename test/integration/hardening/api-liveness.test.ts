@@ -28,7 +28,7 @@ beforeAll(() => {
   dir = tempDir("margo-liveness-");
   const config = testConfig(dir.dir, wfm.url, SETS);
   agent = buildAgent(config, { resolveDelayMs: 300 });
-  api = startLocalApi({ agent, config: testConfig(dir.dir, wfm.url, [...SETS, "api.listen=127.0.0.1:0"]), platform: bunPlatform, log: silentLogger });
+  api = startLocalApi({ agent: agent.readModel(), config: testConfig(dir.dir, wfm.url, [...SETS, "api.listen=127.0.0.1:0"]), platform: bunPlatform, log: silentLogger });
 });
 
 afterAll(async () => {
@@ -42,12 +42,12 @@ test("/healthz stays 200 through a reconcile that runs far longer than a poll ma
   await agent.start();
   const answers: { status: number; overdueMs: number; body: unknown }[] = [];
   // Until the first poll (and its reconcile of 30 deployments) has completed.
-  for (let i = 0; i < 600 && agent.lastPoll === undefined; i++) {
+  for (let i = 0; i < 600 && agent.snapshot().lastPoll === undefined; i++) {
     const res = await fetch(`${api.url}/healthz`);
-    answers.push({ status: res.status, overdueMs: Date.now() - (agent.nextPollAtMs ?? agent.startedAtMs), body: await res.json() });
+    answers.push({ status: res.status, overdueMs: Date.now() - (agent.snapshot().nextPollAtMs ?? agent.snapshot().startedAtMs), body: await res.json() });
     await Bun.sleep(200);
   }
-  expect(agent.lastPoll?.outcome).toBe("applied");
+  expect(agent.snapshot().lastPoll?.outcome).toBe("applied");
   // The probe really was asked while the poll was later than the old rule allowed.
   expect(answers.filter((a) => a.overdueMs > STALE_AFTER_MS).length).toBeGreaterThan(0);
   expect(answers.filter((a) => a.status !== 200)).toEqual([]);

@@ -4,6 +4,8 @@
  * Debian's package, with the monotonic clock left alone): a day forward during a
  * `wait: true, timeout: 5m` apply must not time it out (for an update that would
  * mean a rollback), and a day back must not stretch a 1.5 s timeout to a day.
+ *
+ * Invariants held here (docs/architecture.md): INV-TIME-1.
  */
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";

@@ -5,6 +5,8 @@
  * its own package. The real agent, the real docker-compose v1 (a Python
  * program), the real engine: the trap must not fire, and the parameter must
  * still reach compose as an interpolation variable.
+ *
+ * Invariants held here (docs/architecture.md): INV-HOST-1.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";

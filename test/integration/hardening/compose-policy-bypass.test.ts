@@ -5,6 +5,8 @@
  * and leave nothing on the engine, on Docker and on Podman (through its
  * Docker-compatible socket, as the adapter drives it). The six found in the
  * issue also go through the whole agent, from a hostile WFM.
+ *
+ * Invariants held here (docs/architecture.md): INV-HOST-1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";

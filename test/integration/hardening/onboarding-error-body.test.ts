@@ -2,6 +2,8 @@
  * Issue 10 item 6, onboarding: a WFM that answers "not approved yet" (403) with
  * a body that never ends must read as ONBOARDING_PENDING (retried with backoff),
  * not as WFM_BODY_TOO_LARGE, and only a bounded prefix of it is read.
+ *
+ * Invariants held here (docs/architecture.md): INV-BOUND-1.
  */
 import { afterAll, expect, test } from "bun:test";
 import { silentLogger } from "../../../src/log.ts";

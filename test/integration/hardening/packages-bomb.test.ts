@@ -7,6 +7,8 @@
  * Memory is the child's own peak resident set (VmHWM in /proc/<pid>/status), read once the agent
  * has done ordinary work (a small deployment installed) and again after the bomb was refused;
  * the bound is generous (the old code peaked 360 MB to 1.9 GB above idle). No timing is asserted.
+ *
+ * Invariants held here (docs/architecture.md): INV-BOUND-1.
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { packageResolver } from "../../../src/agent/resolve-components.ts";
+import { packageResolver } from "../../../src/bootstrap/resolve-components.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { AgentError } from "../../../src/errors/index.ts";
 
@@ -90,7 +90,7 @@ describe.skipIf(!openssl)("package redirects are checked hop by hop", () => {
     });
     const deployment = { id: "d", name: "d", profileType: "compose" as const, env: {}, components: [] };
     const component = { name: "web", packageLocation, timeoutMs: 1000, wait: false };
-    return packageResolver(config, bunPlatform, [])(deployment, component, new AbortController().signal);
+    return packageResolver(config, bunPlatform, { engineStorage: [] })(deployment, component, new AbortController().signal);
   };
 
   const failure = async (packageLocation: string, allowInsecureHttp = false): Promise<AgentError> => {

@@ -5,6 +5,8 @@
  * package, and finally 200 acknowledgements with endless bodies too. The
  * agent's peak RSS (VmHWM) stays near idle, it keeps running and it keeps
  * retrying. Reading such a body whole took the agent to 4.5 GB in 20 s.
+ *
+ * Invariants held here (docs/architecture.md): INV-BOUND-1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

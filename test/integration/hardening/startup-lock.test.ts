@@ -3,6 +3,8 @@
  * reported. Now the second `margo-agent run` exits at once with DATA_DIR_IN_USE,
  * naming the directory and the holder's pid, and leaves the first untouched; the
  * lock survives nothing: after kill -9 of the holder the next agent starts.
+ *
+ * Invariants held here (docs/architecture.md): INV-STORE-1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { realpathSync, symlinkSync } from "node:fs";

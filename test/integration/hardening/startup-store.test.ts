@@ -5,6 +5,8 @@
  * and never polled, so systemd's Restart=on-failure never fired).
  * The file is damaged for real: a populated database, then bytes overwritten
  * in the middle of its pages.
+ *
+ * Invariants held here (docs/architecture.md): INV-STORE-1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";

@@ -5,12 +5,15 @@
  * now bounds every duration (config-validation.test.ts), and the agent never
  * hands a timer more than it can hold (src/util/timer.ts): shown here with the
  * bounds bypassed, a real Agent, a real HTTP WFM and real child processes.
+ *
+ * Invariants held here (docs/architecture.md): INV-TIME-1.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimulatedRuntime } from "../../../runtimes/simulated/index.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
+import { agentDeps } from "../../support/agent-deps.ts";
 import { Agent } from "../../../src/agent/agent.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { Config } from "../../../src/config/schema.ts";
@@ -90,7 +93,7 @@ function agentWith(wfmUrl: string, change: (c: Config) => Config): { agent: Agen
     loadConfig({ env: {}, sets: [`wfm.url=${wfmUrl}`, "wfm.clientId=dev-1", "wfm.allowInsecureHttp=true", `dataDir=${t.dir}`, "runtime=simulated", "poll.jitter=0", "api.enabled=false"] }),
   );
   const runtime = new CountingRuntime({ dataDir: t.dir });
-  const agent = new Agent({ config, platform: bunPlatform, runtime, resolve: resolver(t.dir), log: silentLogger, userAgent: "margo-agent/test", clientId: () => "dev-1" });
+  const agent = new Agent(agentDeps({ config, runtime, resolve: resolver(t.dir), log: silentLogger, clientId: () => "dev-1" }));
   return { agent, runtime };
 }
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { wfmFetch } from "../../../src/agent/identity-setup.ts";
+import { wfmFetch } from "../../../src/bootstrap/v1-session.ts";
 import { TOFU_CA_FILE } from "../../../src/onboarding/trust-on-first-use.ts";
 import { MANIFEST_MEDIA_TYPE } from "../../../src/protocol/manifest.ts";
 import { exitWithin, spawnCli, tempDir, waitFor, writeConfig } from "./startup-harness.ts";

@@ -4,6 +4,8 @@
  * pending) is retried with backoff and never remembered as a rejection; only
  * verdicts on the content are (INV-SYNC-2). The attack: a WFM that answers the
  * manifest but fails the artifact, as a third-party WFM mounted wrongly did.
+ *
+ * Invariants held here (docs/architecture.md): INV-SYNC-2.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";

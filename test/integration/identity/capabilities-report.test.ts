@@ -26,7 +26,7 @@ async function manifest(memory?: string): Promise<DeviceCapabilitiesManifest> {
   return m;
 }
 
-describe("capabilities reports (PROTOCOL.md §3)", () => {
+describe("capabilities reports (docs/protocol.md §3)", () => {
   test("POST the first time, nothing while unchanged, PUT when a capability changed", async () => {
     wfm = startFakeWfm();
     const { d, clientId } = await onboarded(wfm);

@@ -1,5 +1,5 @@
 /**
- * A small real WFM for the onboarding and capabilities routes (PROTOCOL.md §1–3),
+ * A small real WFM for the onboarding and capabilities routes (docs/protocol.md §1–3),
  * on 127.0.0.1 with port 0. It verifies every signed request with verifyRequest
  * the way a WFM must: before onboarding the keyid is the thumbprint of the
  * certificate in the body, afterwards the clientId it assigned.

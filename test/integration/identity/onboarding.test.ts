@@ -25,7 +25,7 @@ async function failure(p: Promise<unknown>): Promise<AgentError> {
 const FAST = { baseMs: 1, capMs: 5 };
 const onboardingRequests = (w: FakeWfm) => w.requests.filter((r) => r.path === "/api/v1/onboarding");
 
-describe("onboarding against a real HTTP WFM (PROTOCOL.md §1.4)", () => {
+describe("onboarding against a real HTTP WFM (docs/protocol.md §1.4)", () => {
   test("pending (403) twice, then approved: the clientId is persisted and later starts do not onboard again", async () => {
     wfm = startFakeWfm({ pendingFor: 2 });
     const d = await device(wfm.url);

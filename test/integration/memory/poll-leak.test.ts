@@ -17,7 +17,7 @@ afterAll(() => wfm.stop());
 test("3,000 polls (half through the local API) leave the live heap where it was", async () => {
   wfm.setManifest(JSON.stringify({ manifestVersion: 1, bundle: null, deployments: [] }));
   const h = makeAgent({ wfmUrl: wfm.url, sets: ["api.listen=127.0.0.1:0"] });
-  const api = await startLocalApi({ agent: h.agent, config: h.config, platform: bunPlatform, log: silentLogger });
+  const api = await startLocalApi({ agent: h.agent.readModel(), config: h.config, platform: bunPlatform, log: silentLogger });
   const round = async () => {
     for (let i = 0; i < 500; i++) await h.agent.syncNow();
     for (let i = 0; i < 500; i++) await (await fetch(`${api.url}/v1/sync`, { method: "POST" })).arrayBuffer();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { packageResolver } from "../../../src/agent/resolve-components.ts";
+import { packageResolver } from "../../../src/bootstrap/resolve-components.ts";
 import { writeTarGz } from "../../../src/archive/index.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { AgentError } from "../../../src/errors/index.ts";
@@ -22,11 +22,11 @@ test("a component fails early with DISK_SPACE_LOW when the engine's storage is b
   const dataDir = mkdtempSync(join(tmpdir(), "reserve-"));
   const config = loadConfig({ sets: ["wfm.url=https://x", `dataDir=${dataDir}`, "packages.allowInsecureHttp=true", "packages.reserve=1MiB"] });
   const engineDir = mkdtempSync(join(tmpdir(), "engine-"));
-  const ok = await packageResolver(config, bunPlatform, [engineDir])(deployment, component, new AbortController().signal);
+  const ok = await packageResolver(config, bunPlatform, { engineStorage: [engineDir] })(deployment, component, new AbortController().signal);
   expect(ok.env).toEqual({ A: "1" });
 
   const huge = loadConfig({ sets: ["wfm.url=https://x", `dataDir=${dataDir}`, "packages.allowInsecureHttp=true", "packages.reserve=1000000GiB"] });
-  const err = await packageResolver(huge, bunPlatform, [engineDir])(deployment, component, new AbortController().signal).catch((e) => e);
+  const err = await packageResolver(huge, bunPlatform, { engineStorage: [engineDir] })(deployment, component, new AbortController().signal).catch((e) => e);
   expect(err).toBeInstanceOf(AgentError);
   expect((err as AgentError).code).toBe("DISK_SPACE_LOW");
 });
@@ -44,7 +44,7 @@ test("the engine's storage is checked on its own file system", async () => {
   // A reserve between the two: only the smaller file system is below it.
   const reserve = Math.floor((a + b) / 2);
   const config = loadConfig({ sets: ["wfm.url=https://x", `dataDir=${dataDir}`, "packages.allowInsecureHttp=true", `packages.reserve=${reserve}`] });
-  const result = await packageResolver(config, bunPlatform, [engineDir])(deployment, component, new AbortController().signal).catch((e) => e as AgentError);
+  const result = await packageResolver(config, bunPlatform, { engineStorage: [engineDir] })(deployment, component, new AbortController().signal).catch((e) => e as AgentError);
   expect((result as AgentError).code).toBe("DISK_SPACE_LOW");
   expect((result as AgentError).message).toContain(b < a ? engineDir : dataDir);
 });
@@ -68,7 +68,7 @@ describe("on a 20 MiB tmpfs with an 8 MiB reserve", () => {
 
   const free = () => Number(statfsSync(mnt).bavail) * Number(statfsSync(mnt).bsize);
   const resolverOn = (dataDir: string) =>
-    packageResolver(loadConfig({ sets: ["wfm.url=https://x", `dataDir=${dataDir}`, "packages.allowInsecureHttp=true", "packages.reserve=8MiB", "packages.maxBytes=64MiB"] }), bunPlatform, []);
+    packageResolver(loadConfig({ sets: ["wfm.url=https://x", `dataDir=${dataDir}`, "packages.allowInsecureHttp=true", "packages.reserve=8MiB", "packages.maxBytes=64MiB"] }), bunPlatform, { engineStorage: [] });
 
   test.each([
     // 14 MiB of random bytes: the download itself would leave 6 MiB.

@@ -18,7 +18,7 @@ test("inside a known downtime window the agent neither polls nor sends reports, 
   expect(h.agent.store.getDeployment("d")?.error?.code).toBe("STORE_TAMPERED");
   expect(h.agent.journal.counts().pending).toBe(2);
   expect(h.logs().filter((l) => ["WFM_UNREACHABLE", "WFM_HTTP_ERROR"].includes(l.code as string))).toEqual([]);
-  const status = await agentStatusSource(h.agent, { config: h.config, executablePath: "/nonexistent" }).status();
+  const status = await agentStatusSource(h.agent.readModel(), { config: h.config, executablePath: "/nonexistent" }).status();
   expect(status.downtimeWindow).toEqual({ reason: "known downtime window", days: [], start: "00:00", end: "00:00", timeZone: "Europe/Berlin" });
   await h.agent.stop();
 });

@@ -3,6 +3,8 @@
  * content, roll back, fetch from elsewhere, or unpack outside its limits.
  * Every case: nothing applied, running workloads untouched, failure logged
  * with its code, and the agent keeps going.
+ *
+ * Invariants held here (docs/architecture.md): INV-SYNC-3.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";

@@ -45,7 +45,7 @@ async function signedPost(pair: CryptoKeyPair, alg: SignatureAlgorithm = "ecdsa-
 }
 
 describe("signRequest", () => {
-  test("a body is covered through Content-Digest, in PROTOCOL.md's exact form", async () => {
+  test("a body is covered through Content-Digest, in docs/protocol.md's exact form", async () => {
     const pair = await keyPair("ecdsa-p256-sha256");
     const headers = new Headers();
     const out = await signRequest(

@@ -94,7 +94,7 @@ function richDevice(): string {
   return root;
 }
 
-describe("capabilities from the device (PROTOCOL.md §3)", () => {
+describe("capabilities from the device (docs/protocol.md §3)", () => {
   test("this machine's capabilities validate against the rc.2 schema", async () => {
     const manifest = await collectCapabilities(testConfig(), fakeRuntime("podman", () => ["compose"]));
     assertValid("DeviceCapabilitiesManifest", manifest);

@@ -19,7 +19,7 @@ describe("onboarding response", () => {
     }
   });
 
-  test("the request body has the fields of PROTOCOL.md §1.4", () => {
+  test("the request body has the fields of docs/protocol.md §1.4", () => {
     expect(JSON.parse(onboardingRequestBody("MIIB"))).toEqual({ apiVersion: "onboarding.margo.org/v1alpha1", kind: "OnboardingRequest", certificate: "MIIB" });
   });
 });

@@ -24,7 +24,7 @@ async function sendAndVerify(signerKeyId: () => string, init: { method: string; 
   return { added, result, id };
 }
 
-describe("request signer (PROTOCOL.md §2)", () => {
+describe("request signer (docs/protocol.md §2)", () => {
   test("a body is covered by Content-Digest and the signature verifies with the certificate's key", async () => {
     const { added, result } = await sendAndVerify(() => "client-7", { method: "POST", body: '{"a":1}' }, "client-7");
     expect(result).toMatchObject({ ok: true, keyId: "client-7" });

@@ -30,7 +30,7 @@ describe("problem+json: the retry table of api-requirements-and-security (Retry 
   for (const [status, retryable, strategy] of table) {
     test(`${status}: retryable ${retryable}, ${strategy} (no hints in the body)`, () => {
       const p = readProblem(problemJson(status), NOW);
-      expect([p.retryable, p.backoffStrategy]).toEqual([retryable, strategy]);
+      expect([p.retryable, p.backoffStrategy] as unknown[]).toEqual([retryable, strategy]);
     });
   }
 

@@ -5,7 +5,7 @@
  * capabilities carry `cpus` and the operator's labels and are only PUT
  * (201 created, 200 updated); DELETE of the same route decommissions.
  */
-import { rc3Capabilities } from "../../../capabilities/manifest.ts";
+import { rc3Capabilities } from "../../capabilities-body.ts";
 import type { WfmProblem } from "../../problem.ts";
 import { deviceIdPath, segment } from "../segments.ts";
 import type { ProfileRoutes, WfmProfile } from "../types.ts";

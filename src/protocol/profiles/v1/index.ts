@@ -3,7 +3,7 @@
  * clientId onboarding gave; status and capabilities bodies carry their
  * apiVersion/kind envelope; requests are signed (RFC 9421) by the session.
  */
-import { v1Capabilities } from "../../../capabilities/manifest.ts";
+import { v1Capabilities } from "../../capabilities-body.ts";
 import type { WfmProblem } from "../../problem.ts";
 import { V1_STATUS_FORMAT } from "../../status-manifest.ts";
 import { deviceIdPath, segment } from "../segments.ts";
@@ -28,7 +28,7 @@ export const v1Profile: WfmProfile = {
   capabilitiesBody: v1Capabilities,
   capabilitiesMethods: ["POST", "PUT"],
   identityRefusal(problem: WfmProblem): string {
-    if (problem.status === 401) return `the WFM did not accept the request signature (${problem.summary}); check the device clock and its key`;
-    return `the WFM does not trust this device's certificate or has not approved it (${problem.summary})`;
+    if (problem.status === 401) return `the WFM did not accept the request signature (${problem.summary}); check onboarding and the device certificate, and the device clock`;
+    return `the WFM does not trust this device's certificate or has not approved it (${problem.summary}); check onboarding and the device certificate`;
   },
 };

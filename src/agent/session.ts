@@ -5,7 +5,7 @@
  * bootstrap (bootstrap.ts) builds one session for the configured profile,
  * hands its fetch and signer to the one WfmClient, and its tasks to the Agent.
  */
-import type { BackgroundTask } from "../agent/tasks.ts";
+import type { BackgroundTask } from "./tasks.ts";
 import type { Config } from "../config/schema.ts";
 import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn } from "../protocol/wfm-client.ts";

@@ -1,7 +1,7 @@
 /**
- * Atomic file replacement for trust material: a reader (the agent after a
- * power cut, a watcher mid-rotation) sees the old file or the new one, never
- * a half-written one. The temporary file is created with its final mode, so a
+ * Atomic file replacement for keys, certificates and trust material: a reader
+ * (the agent after a power cut, a watcher mid-rotation) sees the old file or
+ * the new one, never a half-written one. The temporary file is created with its final mode, so a
  * key is never readable by others even for an instant.
  */
 import { randomBytes } from "node:crypto";

@@ -2,7 +2,10 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { prepareIdentity, wfmFetch } from "../../../src/agent/identity-setup.ts";
+import { createV1Session, type V1Session, wfmFetch } from "../../../src/bootstrap/v1-session.ts";
+import { silentLogger } from "../../../src/log.ts";
+import type { WfmClient as Client } from "../../../src/protocol/wfm-client.ts";
+import type { StateStore } from "../../../src/store/state-store.ts";
 import { WfmClient } from "../../../src/protocol/wfm-client.ts";
 import { TOFU_CA_FILE } from "../../../src/onboarding/index.ts";
 import { loadOrCreateIdentity } from "../../../src/identity/index.ts";
@@ -21,13 +24,20 @@ afterAll(removeTempDirs);
 
 const FAST = { baseMs: 1, capMs: 5 };
 
-/** What the lead's `run` does: prepare, build the client with the signer, open the store, start. */
+/** Runs the session's background task the way the Agent does (src/agent/agent.ts startTask). */
+function runTasks(session: V1Session, ctx: { client: Client; store: StateStore; runtime: ReturnType<typeof fakeRuntime>; signal?: AbortSignal; syncNow?: () => void }): void {
+  for (const task of session.tasks) {
+    void task.run({ client: ctx.client, store: ctx.store, runtime: ctx.runtime, signal: ctx.signal ?? new AbortController().signal, log: silentLogger, syncNow: ctx.syncNow ?? (() => {}) });
+  }
+}
+
+/** What the bootstrap does: open the store, create the session, build the client with its signer; the Agent runs its task. */
 async function agentLike(w: FakeWfm, sets: string[] = [], profiles: () => string[] = () => ["compose"]) {
   const dataDir = tempDir("margo-data-");
   const config = testConfig([`wfm.url=${w.url}`, "wfm.allowInsecureHttp=true", `dataDir=${dataDir}`, "device.id=dev-1", ...sets]);
   const { log, lines } = captureLog();
-  const prepared = await prepareIdentity({ config, platform: bunPlatform, log, onboardingBackoff: FAST, capabilitiesRetry: FAST, capabilitiesIntervalMs: 3_600_000 });
   const store = openStore(dataDir);
+  const prepared = await createV1Session({ config, platform: bunPlatform, log, store, onboardingBackoff: FAST, capabilitiesRetry: FAST, capabilitiesIntervalMs: 3_600_000 });
   const client = new WfmClient({
     baseUrl: w.url,
     clientId: prepared.clientId,
@@ -39,15 +49,14 @@ async function agentLike(w: FakeWfm, sets: string[] = [], profiles: () => string
   let syncs = 0;
   const stop = new AbortController();
   cleanups.push(() => {
-    prepared.stop();
     stop.abort();
     store.close();
   });
-  const start = () => prepared.afterStart({ client, store, runtime: fakeRuntime("podman", profiles), signal: stop.signal, syncNow: () => syncs++ });
+  const start = async () => runTasks(prepared, { client, store, runtime: fakeRuntime("podman", profiles), signal: stop.signal, syncNow: () => syncs++ });
   return { prepared, store, client, dataDir, lines, start, syncs: () => syncs };
 }
 
-describe("prepareIdentity: what the agent runs around its start", () => {
+describe("the v1 session: identity, CA and the background task the agent runs", () => {
   test("first boot: key 0600 generated, pending then approved, clientId persisted, capabilities POSTed, first poll triggered", async () => {
     wfm = startFakeWfm({ pendingFor: 1 });
     const a = await agentLike(wfm);
@@ -95,16 +104,17 @@ describe("prepareIdentity: what the agent runs around its start", () => {
     const config = testConfig([`wfm.url=${wfm.url}`, "wfm.allowInsecureHttp=true", `dataDir=${dataDir}`, "device.id=dev-1"]);
     for (let boot = 0; boot < 2; boot++) {
       const store = openStore(dataDir);
-      const prepared = await prepareIdentity({ config, platform: bunPlatform, log: captureLog().log, store, onboardingBackoff: FAST, capabilitiesIntervalMs: 3_600_000 });
+      const prepared = await createV1Session({ config, platform: bunPlatform, log: captureLog().log, store, onboardingBackoff: FAST, capabilitiesIntervalMs: 3_600_000 });
       if (boot === 1) {
         expect(prepared.identity.generated).toBe(false);
         // With the store given up front, the stored clientId signs from the very first request.
         expect(prepared.clientId()).toBe("client-1");
       }
       const client = new WfmClient({ baseUrl: wfm.url, clientId: prepared.clientId, fetch: wfmFetch(bunPlatform, null), signer: prepared.signer, requestTimeoutMs: 5000, userAgent: "t" });
-      await prepared.afterStart({ client, store, runtime: fakeRuntime("podman", () => ["compose"]) });
+      const stop = new AbortController();
+      runTasks(prepared, { client, store, runtime: fakeRuntime("podman", () => ["compose"]), signal: stop.signal });
       await prepared.settled();
-      prepared.stop();
+      stop.abort();
       store.close();
     }
     expect(wfm.requests.filter((r) => r.path === "/api/v1/onboarding")).toHaveLength(1);
@@ -150,7 +160,7 @@ describe("prepareIdentity: what the agent runs around its start", () => {
     expect(wfm.requests.filter((r) => r.path === "/api/v1/onboarding/certificate")).toHaveLength(1);
 
     // Second start: the kept CA is used, nothing downloaded.
-    const again = await prepareIdentity({ config: on.prepared.config, platform: bunPlatform, log: captureLog().log });
+    const again = await createV1Session({ config: on.prepared.config, platform: bunPlatform, log: captureLog().log, store: on.store });
     expect(again.caFile).toBe(file);
     expect(wfm.requests.filter((r) => r.path === "/api/v1/onboarding/certificate")).toHaveLength(1);
     // The CA download is never signed.

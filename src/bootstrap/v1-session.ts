@@ -1,17 +1,14 @@
 /**
- * Everything the v1 profile needs before and right after the agent starts
- * (PROTOCOL.md §1–3): the device identity, the signer for every request, the
- * root CA (trust on first use, when allowed), onboarding, and the capabilities
- * report that is kept up to date while the agent runs.
- *
- * `prepareIdentity` runs before the Agent exists (its WfmClient needs the signer
- * and the CA file); `afterStart` runs once the Agent has its client and store.
- * Onboarding may wait hours for an operator's approval, so afterStart starts
- * that work in the background and returns; nothing in it ever throws: every
- * failure is logged with its code and retried.
+ * The v1 profile's session (docs/protocol.md §1–3): the device identity, the
+ * signer for every request, the root CA (trust on first use, when allowed),
+ * and one background task the Agent runs: onboarding, then the capabilities
+ * report kept up to date. Onboarding may wait hours for an operator's
+ * approval; nothing in the task ever throws: every failure is logged with its
+ * code and retried.
  */
 import { mkdirSync } from "node:fs";
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
+import type { BackgroundTask, TaskContext } from "../agent/tasks.ts";
 import { collectCapabilities } from "../capabilities/collect.ts";
 import { resolveDeviceId } from "../capabilities/device-facts.ts";
 import { reportCapabilities } from "../capabilities/report.ts";
@@ -20,7 +17,7 @@ import type { Config } from "../config/schema.ts";
 import { loadWfmTls, type WfmTls } from "../config/wfm-tls.ts";
 import { asAgentError } from "../errors/index.ts";
 import { loadOrCreateIdentity, type DeviceIdentity } from "../identity/load-or-create.ts";
-import { createRequestSigner } from "../identity/request-signer.ts";
+import { createRequestSigner, keyIdFor } from "../identity/request-signer.ts";
 import { backoffDelay, type BackoffPolicy } from "../journal/retry-timing.ts";
 import type { Logger } from "../log.ts";
 import { CLIENT_ID_META, ensureOnboarded, sleep, type MetaStore } from "../onboarding/ensure-onboarded.ts";
@@ -28,6 +25,7 @@ import { ensureTrustedCa } from "../onboarding/trust-on-first-use.ts";
 import type { Platform } from "../platform/types.ts";
 import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn, WfmClient } from "../protocol/wfm-client.ts";
+import type { IdentityView, WfmSession } from "../agent/session.ts";
 
 export const CAPABILITIES_CHECK_INTERVAL_MS = 10 * 60_000;
 /** After a failed capabilities report: retry sooner than the interval, backing off from this. */
@@ -65,12 +63,12 @@ export function wfmFetch(platform: Platform, caFile: string | null): FetchFn {
   return (url, init) => platform.fetch(url, init, tls);
 }
 
-export interface PrepareIdentityOptions {
+export interface V1SessionOptions {
   config: Config;
   platform: Platform;
   log: Logger;
-  /** The state store when already open (so a stored clientId is used from the first request); else the one afterStart gets. */
-  store?: MetaStore;
+  /** The state store, already open: a stored clientId is used from the first request. */
+  store: MetaStore;
   /** Tests: fake /sys, /dev, /etc tree for capabilities and the device id. */
   fsRoot?: string;
   capabilitiesIntervalMs?: number;
@@ -79,62 +77,43 @@ export interface PrepareIdentityOptions {
   random?: () => number;
 }
 
-export interface AfterStartAgent {
-  client: WfmClient;
-  store: MetaStore;
-  runtime: RuntimeAdapter;
-  /** Stops the background work (also stopped by PreparedIdentity.stop()). */
-  signal?: AbortSignal;
-  /** Called once onboarding completes, so the first poll need not wait for the next interval. */
-  syncNow?: () => unknown;
-}
-
-export interface PreparedIdentity {
-  signer: RequestSigner;
-  identity: DeviceIdentity;
-  deviceId: string;
-  /** wfm.clientId, else the onboarded one (store meta "clientId"); undefined before onboarding. */
-  clientId: () => string | undefined;
-  /** The CA file the WFM client must trust: wfm.caFile, or the trust-on-first-use one; null = system store only. */
-  caFile: string | null;
-  /** `config` with wfm.caFile set to caFile: give this one to the Agent. */
-  config: Config;
-  /** caFile's content, read and checked once: give this to the Agent too (undefined: system store only). */
-  tls: WfmTls | undefined;
-  /** Starts onboarding (unless wfm.clientId is set) and the capabilities reports, in the background. */
-  afterStart(agent: AfterStartAgent): Promise<void>;
-  /** Resolves when onboarding and the first capabilities report attempt are over (or stopped). */
+export interface V1Session extends WfmSession {
+  readonly profile: "v1";
+  readonly identity: DeviceIdentity;
+  /** The CA file the WFM client trusts: wfm.caFile, or the trust-on-first-use one; null = system store only. */
+  readonly caFile: string | null;
+  /** caFile's content, read and checked once (undefined: system store only). */
+  readonly tls: WfmTls | undefined;
+  /** Resolves when onboarding and the first capabilities report attempt are over (or the task stopped). */
   settled(): Promise<void>;
   /** Collects the capabilities now and sends them when they changed (e.g. an engine was installed). Never throws. */
   checkCapabilities(): Promise<void>;
-  /** Stops the background work. */
-  stop(): void;
 }
 
-export async function prepareIdentity(opts: PrepareIdentityOptions): Promise<PreparedIdentity> {
-  const { log, platform } = opts;
+/** Loads the identity and the CA (throws IDENTITY_INVALID / CA_FILE_INVALID naming the file); starts nothing. */
+export async function createV1Session(opts: V1SessionOptions): Promise<V1Session> {
+  const { log, platform, store } = opts;
   const ilog = log.child({ part: "identity" });
   const { identity, deviceId } = await loadDeviceIdentity(opts.config, ilog, opts.fsRoot);
   const caFile = await ensureTrustedCa({ config: opts.config, platform, log: ilog });
   const config: Config = { ...opts.config, wfm: { ...opts.config.wfm, caFile } };
   const tls = loadWfmTls(caFile, opts.config.wfm.caFile ? "wfm.caFile" : "wfm.trustOnFirstUse (the CA kept in dataDir)");
 
+  // The one place the clientId is resolved: the configuration, else what onboarding stored.
   const configured = config.wfm.clientId ?? undefined;
-  let store = opts.store;
   let known: string | undefined = configured;
   const clientId = (): string | undefined => {
     if (known) return known;
     try {
-      known = store?.getMeta(CLIENT_ID_META) || undefined;
+      known = store.getMeta(CLIENT_ID_META) || undefined;
     } catch {
       // The store is closed while the agent stops: no clientId to offer any more.
     }
     return known;
   };
-  const signer = createRequestSigner(identity, () => clientId() ?? identity.thumbprint);
+  const signer = createRequestSigner(identity, keyIdFor(identity, clientId));
 
-  const stopper = new AbortController();
-  let agentRef: AfterStartAgent | undefined;
+  let ctxRef: TaskContext | undefined;
   let settle!: () => void;
   const settledPromise = new Promise<void>((resolve) => (settle = resolve));
   let chain: Promise<unknown> = Promise.resolve();
@@ -142,15 +121,15 @@ export async function prepareIdentity(opts: PrepareIdentityOptions): Promise<Pre
   /** One capabilities check; true when the WFM has the current body. Serialised: never two reports at once. */
   const checkOnce = (): Promise<boolean> => {
     const run = chain.then(async () => {
-      const agent = agentRef;
+      const ctx = ctxRef;
       const id = clientId();
-      if (!agent || !id) return false;
+      if (!ctx || !id) return false;
       try {
-        const manifest = await collectCapabilities(config, agent.runtime, { fsRoot: opts.fsRoot, log: ilog });
+        const manifest = await collectCapabilities(config, ctx.runtime, { fsRoot: opts.fsRoot, log: ilog });
         if (!manifest.properties.supportedDeploymentTypes) {
-          ilog.warn({ code: "ENGINE_NOT_FOUND", runtime: agent.runtime.name }, "capabilities: no installed runtime can run a deployment now; reporting this device as not hosting workloads");
+          ilog.warn({ code: "ENGINE_NOT_FOUND", runtime: ctx.runtime.name }, "capabilities: no installed runtime can run a deployment now; reporting this device as not hosting workloads");
         }
-        const outcome = await reportCapabilities({ client: agent.client, store: agent.store, clientId: id, manifest, log: ilog });
+        const outcome = await reportCapabilities({ client: ctx.client, store: ctx.store, clientId: id, manifest, log: ilog });
         if (outcome.kind === "unchanged") ilog.debug({ digest: outcome.digest }, "capabilities unchanged");
         return true;
       } catch (err) {
@@ -163,60 +142,62 @@ export async function prepareIdentity(opts: PrepareIdentityOptions): Promise<Pre
     return run;
   };
 
-  const background = async (agent: AfterStartAgent, signal: AbortSignal): Promise<void> => {
-    if (!configured && !clientId()) {
+  const onboardingAndCapabilities: BackgroundTask = {
+    name: "v1 onboarding and capabilities",
+    async run(ctx) {
+      ctxRef = ctx;
+      const { signal } = ctx;
       try {
-        known = await ensureOnboarded({ client: agent.client, identity, store: agent.store, log: ilog, signal, backoff: opts.onboardingBackoff, random: opts.random });
-      } catch (err) {
-        if (!signal.aborted) ilog.error({ code: asAgentError(err).code }, `onboarding stopped: ${asAgentError(err).message}`);
-        return;
+        if (!configured && !clientId()) {
+          try {
+            known = await ensureOnboarded({ client: ctx.client, identity, store: ctx.store, log: ilog, signal, backoff: opts.onboardingBackoff, random: opts.random });
+          } catch (err) {
+            if (!signal.aborted) ilog.error({ code: asAgentError(err).code }, `onboarding stopped: ${asAgentError(err).message}`);
+            return;
+          }
+          ctx.syncNow();
+        } else {
+          ilog.info({ clientId: clientId(), source: configured ? "config wfm.clientId" : "state store" }, "already onboarded");
+        }
+        const interval = opts.capabilitiesIntervalMs ?? CAPABILITIES_CHECK_INTERVAL_MS;
+        const retry = opts.capabilitiesRetry ?? CAPABILITIES_RETRY;
+        let failures = 0;
+        while (!signal.aborted) {
+          const ok = await checkOnce();
+          settle();
+          failures = ok ? 0 : failures + 1;
+          const delay = ok ? interval : Math.min(interval, backoffDelay(failures - 1, retry, opts.random));
+          try {
+            await sleep(delay, signal);
+          } catch {
+            return;
+          }
+        }
+      } finally {
+        settle();
       }
-      try {
-        agent.syncNow?.();
-      } catch {
-        // a poll the agent cannot start now happens at its next interval anyway
-      }
-    } else {
-      ilog.info({ clientId: clientId(), source: configured ? "config wfm.clientId" : "state store" }, "already onboarded");
-    }
-    const interval = opts.capabilitiesIntervalMs ?? CAPABILITIES_CHECK_INTERVAL_MS;
-    const retry = opts.capabilitiesRetry ?? CAPABILITIES_RETRY;
-    let failures = 0;
-    while (!signal.aborted) {
-      const ok = await checkOnce();
-      settle();
-      failures = ok ? 0 : failures + 1;
-      const delay = ok ? interval : Math.min(interval, backoffDelay(failures - 1, retry, opts.random));
-      try {
-        await sleep(delay, signal);
-      } catch {
-        return;
-      }
-    }
+    },
   };
 
   return {
-    signer,
-    identity,
+    profile: "v1",
     deviceId,
-    clientId,
-    caFile,
     config,
+    fetch: (url, init) => platform.fetch(url, init, tls),
+    signer,
+    clientId,
+    tasks: [onboardingAndCapabilities],
+    identity,
+    caFile,
     tls,
-    async afterStart(agent) {
-      if (agentRef) throw new Error("afterStart called twice");
-      agentRef = agent;
-      store = agent.store;
-      const signal = agent.signal ? AbortSignal.any([agent.signal, stopper.signal]) : stopper.signal;
-      void background(agent, signal).finally(settle);
+    describe(): IdentityView {
+      const warnings = [...identity.warnings];
+      if (!clientId()) warnings.push("not onboarded yet (waiting for the WFM to approve this device)");
+      return { profile: "v1", id: identity.thumbprint, warnings };
     },
     settled: () => settledPromise,
     async checkCapabilities() {
       await checkOnce();
-    },
-    stop() {
-      stopper.abort(new Error("identity setup stopped"));
-      settle();
     },
   };
 }

@@ -8,11 +8,11 @@
  * a change that does not parse is refused and the anchors in use stay.
  */
 import { stat } from "node:fs/promises";
-import { MAX_CA_FILE_BYTES } from "../../../config/wfm-tls.ts";
-import { AgentError, asAgentError } from "../../../errors/index.ts";
-import type { Logger } from "../../../log.ts";
-import { parseTrustBundle, type TrustBundle } from "../../../trust/bundle.ts";
-import { FileReadError, readRegularFile } from "../../../util/bounded-file.ts";
+import { MAX_CA_FILE_BYTES } from "../config/wfm-tls.ts";
+import { AgentError, asAgentError } from "../errors/index.ts";
+import type { Logger } from "../log.ts";
+import { parseTrustBundle, type TrustBundle } from "../trust/bundle.ts";
+import { FileReadError, readRegularFile } from "../util/bounded-file.ts";
 
 export type FileCheck = "unchanged" | "replaced" | "refused";
 
