@@ -144,7 +144,7 @@ describe("x64 executable", () => {
       const config = join(work, "agent.yaml");
       writeFileSync(
         config,
-        `wfm:\n  url: ${listening}\n  allowInsecureHttp: true\ndataDir: ${join(work, "data")}\nruntime: simulated\npoll:\n  interval: 200ms\n  jitter: 0\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  enabled: false\n`,
+        `wfm:\n  profile: v1\n  url: ${listening}\n  allowInsecureHttp: true\ndataDir: ${join(work, "data")}\nruntime: simulated\npoll:\n  interval: 200ms\n  jitter: 0\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  enabled: false\n`,
       );
       const agentProc = Bun.spawn([x64(), "run", "--config", config], { stdout: Bun.file(agentLog), stderr: Bun.file(join(work, "agent.err")), stdin: "ignore", env: envWithoutOverrides() });
       children.push(agentProc);
