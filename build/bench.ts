@@ -169,7 +169,7 @@ async function main(): Promise<Row[]> {
   const wfmDir = join(work, "wfm");
   cpSync(join(repoRoot, "examples/hello"), wfmDir, { recursive: true });
   // debug: one line per request, which is how the bench sees polls without asking the agent anything.
-  const wfm = start("dev-wfm", [exe, "dev-wfm", "--dir", wfmDir, "--listen", "127.0.0.1:0", "--log-level", "debug"]);
+  const wfm = start("dev-wfm", [exe, "dev-wfm", "--profile", "v1", "--state", join(work, "wfm-state"), "--dir", wfmDir, "--listen", "127.0.0.1:0", "--log-level", "debug"]);
   const listening = await wfm.waitForLine("listening line", (l) => l.includes("dev WFM listening"), 10_000);
   const wfmUrl = String(json(listening.line)?.url);
   say(`dev WFM at ${wfmUrl}`);

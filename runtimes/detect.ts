@@ -23,6 +23,8 @@ export interface RuntimeDeps {
   composeTool?: ComposeToolKind | "auto";
   /** An existing Podman API socket to use instead of starting one. */
   podmanSocket?: string;
+  /** The compose tool's environment (default: defaultBaseEnv()); the agent adds DOCKER_CONFIG for registry credentials. */
+  baseEnv?: Record<string, string>;
 }
 
 /** The adapter for `kind`; for "auto", the first engine that answers, or null when none does. */
@@ -34,8 +36,9 @@ export async function createRuntime(kind: RuntimeKind, deps: RuntimeDeps): Promi
       socketPath: deps.podmanSocket,
       removeVolumes: deps.removeVolumes,
       composeTool: deps.composeTool,
+      baseEnv: deps.baseEnv,
     });
-  const compose = () => createComposeRuntime({ platform: deps.platform, removeVolumes: deps.removeVolumes, composeTool: deps.composeTool });
+  const compose = () => createComposeRuntime({ platform: deps.platform, removeVolumes: deps.removeVolumes, composeTool: deps.composeTool, baseEnv: deps.baseEnv });
   switch (kind) {
     case "simulated":
       return null;
@@ -45,7 +48,7 @@ export async function createRuntime(kind: RuntimeKind, deps: RuntimeDeps): Promi
       return compose();
     case "auto": {
       const run = deps.platform.run.bind(deps.platform);
-      const env = defaultBaseEnv();
+      const env = deps.baseEnv ?? defaultBaseEnv();
       const pin = deps.composeTool ?? "auto";
       const tool = await findComposeTool(run, env, pin === "auto" ? ["v2", "v1"] : [pin]);
       if (!tool) return null;

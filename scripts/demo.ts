@@ -99,7 +99,8 @@ function shutdown(code: number): never {
 process.on("SIGINT", () => shutdown(0));
 
 say(`runtime: ${runtime} (${note})`);
-start("dev-wfm", ["dev-wfm", "--dir", appDir, "--listen", `127.0.0.1:${wfmPort}`]);
+// v1 until the agent speaks rc3 to the dev WFM in the demo.
+start("dev-wfm", ["dev-wfm", "--profile", "v1", "--state", join(work, "wfm-state"), "--dir", appDir, "--listen", `127.0.0.1:${wfmPort}`]);
 writeFileSync(
   join(work, "agent.yaml"),
   `wfm:\n  url: ${wfm}\n  allowInsecureHttp: true\ndataDir: ${join(work, "agent-data")}\nruntime: ${runtime}\npoll:\n  interval: 2s\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  listen: 127.0.0.1:${apiPort}\nreconcile:\n  driftInterval: 10s\n`,

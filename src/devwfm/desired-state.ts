@@ -6,7 +6,7 @@
  */
 import { writeTarGz } from "../archive/index.ts";
 import { sha256Digest } from "../protocol/digest.ts";
-import { contentDigestOf, scanFolder, type FolderDeployment, type SkippedFile } from "./folder.ts";
+import { contentDigestOf, scanFolder, type FolderDeployment, type Shape, type SkippedFile } from "./folder.ts";
 
 /** How many generations keep their YAMLs and bundle downloadable. */
 export const KEPT_GENERATIONS = 5;
@@ -33,23 +33,33 @@ export function buildBundle(deployments: readonly FolderDeployment[]): { bytes: 
   return { bytes, digest: sha256Digest(bytes) };
 }
 
+/** Name and application id of a deployment this dev WFM has served (the page shows them). */
+export interface DeploymentLabel {
+  name: string | null;
+  applicationId: string | null;
+}
+
 export class DesiredState {
   private generations: Generation[] = [];
+  /** Every deployment served since start, also after it left the folder (its last reports stay on the page). */
+  private readonly labels = new Map<string, DeploymentLabel>();
 
   /**
    * `counter` is the persisted state; `persist` is called after it changed.
-   * `now` gives ISO timestamps for the page.
+   * `now` gives ISO timestamps for the page; `shape` is the profile's form of a served YAML.
    */
   constructor(
     private readonly dir: string,
     private readonly counter: Counter,
     private readonly persist: () => void,
     private readonly now: () => number,
+    private readonly shape?: Shape,
   ) {}
 
   /** Scans the folder; bumps manifestVersion when the served content changed. */
   refresh(baseUrl: string): Generation {
-    const scan = scanFolder(this.dir, baseUrl);
+    const scan = scanFolder(this.dir, baseUrl, this.shape);
+    for (const d of scan.deployments) this.labels.set(d.id, { name: d.name, applicationId: d.applicationId });
     const contentDigest = contentDigestOf(scan.deployments);
     const latest = this.generations.at(-1);
     if (latest && latest.contentDigest === contentDigest) {
@@ -74,6 +84,10 @@ export class DesiredState {
     this.generations.push(generation);
     if (this.generations.length > KEPT_GENERATIONS) this.generations.splice(0, this.generations.length - KEPT_GENERATIONS);
     return generation;
+  }
+
+  label(id: string): DeploymentLabel | undefined {
+    return this.labels.get(id);
   }
 
   current(): Generation | undefined {

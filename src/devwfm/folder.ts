@@ -1,7 +1,9 @@
 /**
  * Reading the developer's folder: every top-level *.yaml / *.yml is one
  * ApplicationDeployment. `{{WFM_URL}}` is replaced by the dev WFM's base URL
- * before anything is hashed, so digests cover the bytes actually served.
+ * before anything is hashed, and the profile's shape applied (rc3 moves the
+ * id to the top level: rc3/deployment-shape.ts), so digests cover the bytes
+ * actually served.
  *
  * Synchronous on purpose: a folder of a few YAMLs is read in well under a
  * millisecond, and a scan that cannot interleave with another request cannot
@@ -27,7 +29,14 @@ export interface FolderDeployment {
   digest: string;
   /** Why the agent would refuse this deployment, if it would (served anyway, to test that path). */
   warning: string | null;
+  /** metadata.name, for the page; null when absent or not a string. */
+  name: string | null;
+  /** spec.applicationId (or the v1 annotation), for the page. */
+  applicationId: string | null;
 }
+
+/** What the served bytes become for one profile (identity for v1). */
+export type Shape = (text: string) => string;
 
 export interface SkippedFile {
   file: string;
@@ -42,15 +51,24 @@ export interface FolderScan {
 
 const encoder = new TextEncoder();
 
-function idOf(doc: unknown): unknown {
+interface Labels {
+  id: unknown;
+  name: string | null;
+  applicationId: string | null;
+}
+
+function labelsOf(doc: unknown): Labels | undefined {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return undefined;
   const d = doc as Record<string, unknown>;
-  const annotations = (d.metadata as Record<string, unknown> | undefined)?.annotations as Record<string, unknown> | undefined;
-  return annotations?.id ?? d.id;
+  const metadata = (d.metadata ?? undefined) as Record<string, unknown> | undefined;
+  const annotations = (metadata?.annotations ?? undefined) as Record<string, unknown> | undefined;
+  const spec = (d.spec ?? undefined) as Record<string, unknown> | undefined;
+  const str = (x: unknown) => (typeof x === "string" ? x : null);
+  return { id: annotations?.id ?? d.id, name: str(metadata?.name), applicationId: str(spec?.applicationId) ?? str(annotations?.applicationId) };
 }
 
 /** Why this text cannot be served as a deployment, or its id. */
-function classify(text: string): { id: string } | { reason: string } {
+function classify(text: string): ({ id: string } & Omit<Labels, "id">) | { reason: string } {
   const docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
   if (!Array.isArray(docs)) return { reason: "empty file" };
   if (docs.length !== 1) return { reason: `holds ${docs.length} YAML documents; put one ApplicationDeployment per file` };
@@ -60,15 +78,16 @@ function classify(text: string): { id: string } | { reason: string } {
     const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
     return { reason: `invalid YAML${at}: ${e.message.split("\n")[0]}` };
   }
-  const id = idOf(doc.toJS({ maxAliasCount: 100 }));
+  const labels = labelsOf(doc.toJS({ maxAliasCount: 100 }));
+  const id = labels?.id;
   if (id === undefined) return { reason: "no deployment id: set metadata.annotations.id (or a top-level id)" };
   if (typeof id !== "string" || !DEPLOYMENT_ID.test(id)) {
     return { reason: `deployment id ${JSON.stringify(id)} is not a URL-safe string of 1 to 200 characters [A-Za-z0-9._~-]` };
   }
-  return { id };
+  return { id, name: labels!.name, applicationId: labels!.applicationId };
 }
 
-export function scanFolder(dir: string, baseUrl: string): FolderScan {
+export function scanFolder(dir: string, baseUrl: string, shape: Shape = (t) => t): FolderScan {
   const deployments: FolderDeployment[] = [];
   const skipped: SkippedFile[] = [];
   const names = readdirSync(dir)
@@ -86,6 +105,7 @@ export function scanFolder(dir: string, baseUrl: string): FolderScan {
       continue;
     }
     const verdict = classify(text);
+    if (!("reason" in verdict)) text = shape(text);
     if ("reason" in verdict) {
       skipped.push({ file, reason: verdict.reason });
       continue;
@@ -102,7 +122,7 @@ export function scanFolder(dir: string, baseUrl: string): FolderScan {
       warning = (err as Error).message;
     }
     const bytes = encoder.encode(text);
-    const deployment = { id: verdict.id, file, bytes, digest: sha256Digest(bytes), warning };
+    const deployment = { id: verdict.id, file, bytes, digest: sha256Digest(bytes), warning, name: verdict.name, applicationId: verdict.applicationId };
     byId.set(verdict.id, deployment);
     deployments.push(deployment);
   }

@@ -1,6 +1,14 @@
 /** Response and request helpers every dev WFM route shares. */
 import type { Context } from "hono";
+import { problemTypeForStatus } from "./rc3/problems.ts";
 import type { FaultMode } from "./types.ts";
+
+/**
+ * Marks a response that must not be sent: the rc3 listener (rc3/listener.ts)
+ * destroys the connection instead. Bun.serve (v1) drops it through the failing
+ * body stream below and never sees this header.
+ */
+export const DROP_CONNECTION_HEADER = "x-dev-wfm-drop-connection";
 
 /** Cache-Control for content addressed by its digest: it can never change. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -27,6 +35,7 @@ export function faultResponse(c: Context, mode: FaultMode | undefined, route: st
           controller.error(`dev WFM fault ${route}=down: connection dropped on purpose`);
         },
       }),
+      { headers: { [DROP_CONNECTION_HEADER]: route } },
     );
   }
   const retryable = mode.code >= 500 || mode.code === 429;
@@ -36,6 +45,8 @@ export function faultResponse(c: Context, mode: FaultMode | undefined, route: st
     `dev WFM fault ${route}=${mode.code}`,
     `the ${route} route is switched to answer ${mode.code} (PUT /api/dev/faults to change it)`,
     {
+      type: problemTypeForStatus(mode.code),
+      instance: new URL(c.req.url).pathname,
       retryable,
       ...(mode.retryAfter !== undefined ? { retryAfterSeconds: mode.retryAfter } : {}),
       backoffStrategy: retryable ? (mode.retryAfter !== undefined ? "fixed" : "exponential") : "none",

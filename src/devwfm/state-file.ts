@@ -1,7 +1,8 @@
 /**
  * What must survive a restart of the dev WFM: the manifestVersion counter and
  * the content digest it belongs to (the agent refuses a version that is not
- * greater than the last one it applied), and the onboarded clients.
+ * greater than the last one it applied), the onboarded clients (v1) and the
+ * retired client SPIFFE IDs (rc3; the CA and trust domain are in rc3/identity.ts).
  * Written atomically (temp file + rename) so a crash never leaves half a file.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -21,11 +22,12 @@ const StateSchema = v.object({
       onboardedAt: v.string(),
     }),
   ),
+  retired: v.optional(v.array(v.string()), []),
 });
 
 export type PersistedState = v.InferOutput<typeof StateSchema>;
 
-export const EMPTY_STATE: PersistedState = { manifestVersion: 0, contentDigest: null, clients: [] };
+export const EMPTY_STATE: PersistedState = { manifestVersion: 0, contentDigest: null, clients: [], retired: [] };
 
 /** The stored state, or EMPTY_STATE when there is no file yet. Throws naming the file when it is corrupt. */
 export function loadState(file: string): PersistedState {
@@ -47,9 +49,13 @@ export function loadState(file: string): PersistedState {
   return result.output;
 }
 
-export function saveState(file: string, state: { manifestVersion: number; contentDigest: string | null; clients: readonly DevClient[] }): void {
+export function saveState(
+  file: string,
+  state: { manifestVersion: number; contentDigest: string | null; clients: readonly DevClient[]; retired?: readonly string[] },
+): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ manifestVersion: state.manifestVersion, contentDigest: state.contentDigest, clients: state.clients }, null, 2)}\n`);
+  const body = { manifestVersion: state.manifestVersion, contentDigest: state.contentDigest, clients: state.clients, retired: state.retired ?? [] };
+  writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`);
   renameSync(tmp, file);
 }

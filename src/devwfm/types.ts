@@ -18,6 +18,7 @@ export type FaultRoute = (typeof FAULT_ROUTES)[number];
 export interface DevReport {
   /** Position in arrival order since start (or the last clear); stable for `?since=`. */
   index: number;
+  /** v1: the clientId in the path. rc3: the client's SPIFFE ID, from its certificate. */
   clientId: string;
   deploymentId: string;
   /** ISO 8601. */
@@ -27,10 +28,12 @@ export interface DevReport {
 }
 
 export interface DevCapabilities {
+  /** v1: the clientId in the path. rc3: the client's SPIFFE ID. */
   clientId: string;
-  /** The rc.2 `/{deviceId}` path suffix, when the client used it. */
+  /** The `/{deviceId}` path suffix (rc.2: when the client used it; rc3: always, may hold '/'). */
   deviceId: string | null;
-  method: "POST" | "PUT";
+  /** DELETE (rc3) records a decommissioning; its body is null. */
+  method: "POST" | "PUT" | "DELETE";
   receivedAt: string;
   body: unknown;
 }
@@ -43,4 +46,25 @@ export interface DevClient {
   thumbprint: string | null;
   approved: boolean;
   onboardedAt: string;
+}
+
+/** An rc3 client this WFM has accepted a connection from (by SPIFFE ID). */
+export interface SeenClient {
+  spiffeId: string;
+  firstSeen: string;
+  lastSeen: string;
+  /** notAfter of the certificate last presented (ISO 8601). */
+  notAfter: string;
+  tlsVersion: string | null;
+  requests: number;
+}
+
+/** An rc3 connection refused for lack of a verified client SVID of this WFM. */
+export interface RefusedConnection {
+  at: string;
+  address: string | null;
+  spiffeId: string | null;
+  reason: string;
+  /** Consecutive refusals with the same address, SPIFFE ID and reason. */
+  count: number;
 }

@@ -38,6 +38,12 @@ const AuthFileSchema = v.object({
 
 /** Reads and checks the file once; the lookup then answers from memory. */
 export async function loadAuthFile(path: string, what = "registries.authFile"): Promise<CredentialLookup> {
+  const table = await readAuthTable(path, what);
+  return (host) => table.get(normaliseHost(host));
+}
+
+/** The auth file's credentials by host[:port]; refused unless it is the owner's alone. Credential helpers are not run. */
+export async function readAuthTable(path: string, what = "registries.authFile"): Promise<Map<string, Credentials>> {
   let info;
   try {
     info = await stat(path);
@@ -62,7 +68,7 @@ export async function loadAuthFile(path: string, what = "registries.authFile"): 
     const creds = decodeEntry(entry);
     if (creds) table.set(normaliseHost(key), creds);
   }
-  return (host) => table.get(normaliseHost(host));
+  return table;
 }
 
 function decodeEntry(entry: { auth?: string; username?: string; password?: string }): Credentials | undefined {

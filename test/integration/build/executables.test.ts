@@ -137,7 +137,7 @@ describe("x64 executable", () => {
       cpSync(join(repoRoot, "examples/hello"), appDir, { recursive: true });
       const wfmLog = join(work, "dev-wfm.log");
       const agentLog = join(work, "agent.log");
-      const wfmProc = Bun.spawn([x64(), "dev-wfm", "--dir", appDir, "--listen", "127.0.0.1:0"], { stdout: Bun.file(wfmLog), stderr: Bun.file(join(work, "dev-wfm.err")), stdin: "ignore" });
+      const wfmProc = Bun.spawn([x64(), "dev-wfm", "--profile", "v1", "--state", join(work, "wfm-state"), "--dir", appDir, "--listen", "127.0.0.1:0"], { stdout: Bun.file(wfmLog), stderr: Bun.file(join(work, "dev-wfm.err")), stdin: "ignore" });
       children.push(wfmProc);
       // Port 0: the dev WFM says where it listens in its first log lines.
       const listening = await waitFor("the dev WFM to listen", () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(readText(wfmLog))?.[1]);

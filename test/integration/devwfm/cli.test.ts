@@ -40,7 +40,7 @@ test("--help documents {{WFM_URL}} and exits 0; usage errors exit 2", async () =
 
 test("serves examples/hello: the YAML with {{WFM_URL}} replaced parses with the agent's parser, its packages are served, SIGTERM stops it", async () => {
   cpSync(path.join(REPO, "examples/hello"), dir, { recursive: true });
-  const proc = Bun.spawn([process.execPath, CLI, "dev-wfm", "--dir", dir, "--listen", "127.0.0.1:0", "--log-level", "debug"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, CLI, "dev-wfm", "--profile", "v1", "--state", path.join(dir, ".state"), "--dir", dir, "--listen", "127.0.0.1:0", "--log-level", "debug"], { stdout: "pipe", stderr: "pipe" });
   const reader = proc.stdout.getReader();
   let buffered = "";
   let url: string | undefined;
