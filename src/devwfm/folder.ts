@@ -16,6 +16,8 @@ import { parseDeployment } from "../deployment/parse.ts";
 import { sha256Digest } from "../protocol/digest.ts";
 
 export const WFM_URL_TOKEN = "{{WFM_URL}}";
+/** host:port of the dev WFM, for `repository: oci://{{WFM_HOST}}/packages/<name>` (its own OCI endpoint). */
+export const WFM_HOST_TOKEN = "{{WFM_HOST}}";
 
 /** The manifest schema's rule for deploymentId (it goes into URLs). */
 const DEPLOYMENT_ID = /^[A-Za-z0-9._~-]{1,200}$/;
@@ -99,7 +101,7 @@ export function scanFolder(dir: string, baseUrl: string, shape: Shape = (t) => t
     let text: string;
     try {
       if (!statSync(full).isFile()) continue;
-      text = readFileSync(full, "utf8").replaceAll(WFM_URL_TOKEN, baseUrl);
+      text = readFileSync(full, "utf8").replaceAll(WFM_URL_TOKEN, baseUrl).replaceAll(WFM_HOST_TOKEN, new URL(baseUrl).host);
     } catch (err) {
       skipped.push({ file, reason: `cannot be read: ${(err as Error).message}` });
       continue;

@@ -21,6 +21,7 @@ import { registerClientAuth } from "./routes/client-auth.ts";
 import { registerDesiredState } from "./routes/desired-state.ts";
 import { registerDevApi } from "./routes/dev-api.ts";
 import { registerOnboarding } from "./routes/onboarding.ts";
+import { registerOciRegistry } from "./routes/oci-registry.ts";
 import { registerPackages } from "./routes/packages.ts";
 import { registerPage } from "./routes/page.ts";
 import { registerReports } from "./routes/reports.ts";
@@ -93,6 +94,7 @@ export function createDevWfm(opts: DevWfmOptions, identity?: Rc3Identity): DevWf
     registerReports(app, ctx);
   }
   registerPackages(app, ctx);
+  registerOciRegistry(app, ctx);
   registerDevApi(app, ctx);
 
   app.notFound((c) => problem(c, 404, "not found", `${c.req.method} ${c.req.path} is not a route of the dev WFM (profile ${ctx.profile})`));

@@ -60,15 +60,19 @@ test("serves examples/hello: the YAML with {{WFM_URL}} replaced parses with the 
     const yaml = await (await fetch(url + manifest.deployments[0]!.url)).text();
     expect(sha256Digest(yaml)).toBe(manifest.deployments[0]!.digest);
     const deployment = parseDeployment(yaml, "hello-world.yaml");
-    expect(deployment.components.map((c) => [c.name, c.packageLocation, c.wait, c.timeoutMs])).toEqual([
-      ["web", `${url}/packages/web/compose.yaml`, true, 120_000],
-      ["worker", `${url}/packages/worker/compose.yaml`, true, 120_000],
+    // {{WFM_HOST}} became the dev WFM's host:port: the packages come from its own OCI endpoint.
+    const host = new URL(url).host;
+    expect(deployment.components.map((c) => [c.name, c.repository, c.revision, c.wait, c.timeoutMs])).toEqual([
+      ["web", `oci://${host}/packages/web`, "1.0.0", true, 120_000],
+      ["worker", `oci://${host}/packages/worker`, "1.0.0", true, 120_000],
     ]);
     expect(deployment.env.web).toEqual({ GREETING: "Hello from Margo" });
     for (const c of deployment.components) {
-      const pkg = await fetch(c.packageLocation!);
-      expect(pkg.status).toBe(200);
-      const text = await pkg.text();
+      const name = c.repository!.slice(`oci://${host}/`.length);
+      const manifest = await fetch(`${url}/v2/${name}/manifests/${c.revision}`);
+      expect(manifest.status).toBe(200);
+      // The compose files themselves are still served as files too.
+      const text = await (await fetch(`${url}/${name}/compose.yaml`)).text();
       expect(text).toContain("image: localhost/margo-demo/busybox:1");
       expect(text).toContain("pull_policy: never");
     }

@@ -72,10 +72,10 @@ test("rc3 by default: issue-svid prints the SPIFFE ID and config lines whose fil
     expect(yaml.id).toBe("4f1c2a9e-6b1d-4c55-9a3e-0d7b8e2f5a10");
     // examples/hello names its application in the v1 annotation; rc3 serves it as spec.applicationId.
     expect((yaml.spec as Record<string, unknown>).applicationId).toBe("com.example.hello-world");
-    // The packages are public (also without a client certificate), at the https URL.
-    const pkgUrl = (yaml.spec as { deploymentProfile: { components: Array<{ properties: { packageLocation: string } }> } }).deploymentProfile.components[0]!.properties.packageLocation;
-    expect(pkgUrl).toBe(`${url}/packages/web/compose.yaml`);
-    expect((await fetch(pkgUrl, { tls: { ca: [...bundle.anchorsPem] } } as RequestInit)).status).toBe(200);
+    // The packages are OCI artifacts of the dev WFM's own endpoint, public (also without a client certificate).
+    const props = (yaml.spec as { deploymentProfile: { components: Array<{ properties: { repository: string; revision: string } }> } }).deploymentProfile.components[0]!.properties;
+    expect(props).toMatchObject({ repository: `oci://${new URL(url).host}/packages/web`, revision: "1.0.0" });
+    expect((await fetch(`${url}/v2/packages/web/manifests/1.0.0`, { tls: { ca: [...bundle.anchorsPem] } } as RequestInit)).status).toBe(200);
     // Without the SVID: refused.
     expect((await fetch(`${url}/api/v1/deployments`, { headers: { Accept: MANIFEST_TYPE }, tls: { ca: [...bundle.anchorsPem] } } as RequestInit)).status).toBe(403);
   } finally {
