@@ -150,6 +150,8 @@ describe("every request is mutual TLS pinned to the WFM's SPIFFE ID (items 3, 5)
     const paths = wfm.seen.map((r) => `${r.method} ${r.path}`);
     expect(paths).toEqual(["GET /api/v1/deployments", "POST /api/v1/deployments/d-1/status", "PUT /api/v1/capabilities/edge-7"]);
     expect([...new Set(wfm.seen.map((r) => r.client))]).toEqual([s.clientId()!]);
+    // TLS 1.3 whenever the WFM offers it (1.2 only as the fallback).
+    expect([...new Set(wfm.seen.map((r) => r.tls))]).toEqual(["TLSv1.3"]);
     // No clientId and no signature headers anywhere in rc3.
     for (const r of wfm.seen) {
       expect(r.path).not.toContain("clients");

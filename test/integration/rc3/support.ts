@@ -29,6 +29,7 @@ export interface SeenRequest {
   body: string;
   client: string | null;
   fingerprint: string | null;
+  tls: string | null;
 }
 
 export interface WfmState {
@@ -116,7 +117,7 @@ function handle(wfm: RealishWfm, req: Request, path: string, body: string): Resp
 export const PACKAGE_COMPOSE = "services:\n  app:\n    image: docker.io/library/busybox:1.36\n";
 
 function record(wfm: RealishWfm, req: Request, path: string, body: string, peer: MtlsPeer | null): void {
-  wfm.seen.push({ method: req.method, path, headers: Object.fromEntries(req.headers), body, client: peer?.spiffeId.id ?? null, fingerprint: peer?.fingerprint ?? null });
+  wfm.seen.push({ method: req.method, path, headers: Object.fromEntries(req.headers), body, client: peer?.spiffeId.id ?? null, fingerprint: peer?.fingerprint ?? null, tls: peer?.tlsVersion ?? null });
 }
 
 function newWfm(state: Partial<WfmState>, prefix: string): RealishWfm {
