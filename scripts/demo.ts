@@ -103,7 +103,7 @@ say(`runtime: ${runtime} (${note})`);
 start("dev-wfm", ["dev-wfm", "--profile", "v1", "--state", join(work, "wfm-state"), "--dir", appDir, "--listen", `127.0.0.1:${wfmPort}`]);
 writeFileSync(
   join(work, "agent.yaml"),
-  `wfm:\n  url: ${wfm}\n  allowInsecureHttp: true\ndataDir: ${join(work, "agent-data")}\nruntime: ${runtime}\npoll:\n  interval: 2s\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  listen: 127.0.0.1:${apiPort}\nreconcile:\n  driftInterval: 10s\n`,
+  `wfm:\n  profile: v1\n  url: ${wfm}\n  allowInsecureHttp: true\ndataDir: ${join(work, "agent-data")}\nruntime: ${runtime}\npoll:\n  interval: 2s\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  listen: 127.0.0.1:${apiPort}\nreconcile:\n  driftInterval: 10s\n`,
 );
 for (let i = 0; i < 50 && !(await fetch(wfm).then(() => true, () => false)); i++) await Bun.sleep(100);
 say(`development WFM: ${wfm}/  (open it in a browser to watch)`);

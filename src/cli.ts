@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   deployments: { summary: "list deployments, or show one in detail", load: async () => (await import("./cli/commands/deployments.ts")).deploymentsCommand },
   sync: { summary: "ask the running agent to poll the WFM now", load: async () => (await import("./cli/commands/sync.ts")).syncCommand },
   onboard: { summary: "onboard this device with the WFM and print the clientId", load: async () => (await import("./cli/commands/onboard.ts")).onboardCommand },
+  decommission: { summary: "tell the WFM to forget this device (rc3: DELETE its capabilities)", load: async () => (await import("./cli/commands/decommission.ts")).decommissionCommand },
   config: { summary: "check the configuration, or list its keys", load: async () => (await import("./cli/commands/config.ts")).configCommand },
   package: { summary: "build, push and inspect Margo compose archives (OCI artifacts)", load: async () => (await import("./cli/commands/package.ts")).packageCommand },
   "dev-wfm": { summary: "run a development WFM serving a folder of ApplicationDeployments", load: async () => (await import("./cli/commands/dev-wfm.ts")).devWfmCommand },

@@ -17,6 +17,7 @@ export function writeAgentConfig(file: string, o: AgentConfigOptions): void {
     file,
     [
       "wfm:",
+      "  profile: v1", // the dev WFM runs --profile v1 here (the agent's default is rc3)
       `  url: ${o.wfmUrl}`,
       "  allowInsecureHttp: true",
       `dataDir: ${o.dataDir}`,

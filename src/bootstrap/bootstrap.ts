@@ -23,7 +23,9 @@ import { chooseRuntime } from "./choose-runtime.ts";
 import { packageResolver } from "./resolve-components.ts";
 import type { WfmSession } from "../agent/session.ts";
 import { StartFailure } from "./start-failure.ts";
+import { createRc3Session } from "./rc3-session.ts";
 import { createV1Session } from "./v1-session.ts";
+import { profileFor } from "../protocol/profiles/index.ts";
 
 export interface Foundation {
   /** The configuration as the session settled it. */
@@ -78,6 +80,7 @@ export async function openFoundation(config: Config, platform: Platform, log: Lo
 
 /** The profile's session: how requests are authenticated, and its background tasks. */
 async function createSession(config: Config, platform: Platform, log: Logger, store: StateStore, opts: FoundationOptions): Promise<WfmSession> {
+  if (config.wfm.profile === "rc3") return createRc3Session({ config, platform, log, fsRoot: opts.fsRoot });
   return createV1Session({ config, platform, log, store, fsRoot: opts.fsRoot });
 }
 
@@ -85,6 +88,7 @@ async function createSession(config: Config, platform: Platform, log: Logger, st
 export function createWfmClient(session: WfmSession, clockOffset: ClockOffset, userAgent: string): WfmClient {
   return new WfmClient({
     baseUrl: session.config.wfm.url.replace(/\/+$/, ""),
+    profile: profileFor(session.profile),
     clientId: () => session.clientId(),
     fetch: session.fetch,
     signer: session.signer,

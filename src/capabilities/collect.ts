@@ -13,13 +13,7 @@ import type { Logger } from "../log.ts";
 import { formatBinarySize } from "../util/size.ts";
 import { readDeviceFacts } from "./device-facts.ts";
 import { detectInterfaces } from "./interfaces.ts";
-import {
-  CAPABILITIES_API_VERSION,
-  type Architecture,
-  type DeploymentType,
-  type DeviceCapabilitiesManifest,
-  type DeviceProperties,
-} from "./manifest.ts";
+import { type Architecture, type DeploymentType, type DeviceCapabilitiesManifest, type DeviceDescription, v1Capabilities } from "./manifest.ts";
 import { detectPeripherals } from "./peripherals.ts";
 import { FsView } from "./sysfs.ts";
 
@@ -79,7 +73,12 @@ export function deploymentTypes(profiles: readonly string[]): DeploymentType[] {
   return [...out].sort();
 }
 
-export async function collectCapabilities(config: Config, runtime: RuntimeAdapter, opts: CollectOptions = {}): Promise<DeviceCapabilitiesManifest> {
+/**
+ * What this device is, profile-free (src/protocol/capabilities-body.ts): the
+ * identity fields, the hosting fields when a runtime can run something now,
+ * peripherals, interfaces and the operator's labels (device.labels).
+ */
+export async function collectDevice(config: Config, runtime: RuntimeAdapter, opts: CollectOptions = {}): Promise<DeviceDescription> {
   const fs = new FsView(opts.fsRoot ?? "/");
   const facts = readDeviceFacts(config, fs);
   let profiles: string[] = [];
@@ -92,10 +91,10 @@ export async function collectCapabilities(config: Config, runtime: RuntimeAdapte
   const peripherals = detectPeripherals(fs);
   const interfaces = detectInterfaces(fs);
 
-  const properties: DeviceProperties = { ...facts };
+  const properties: DeviceDescription["properties"] = { ...facts };
   if (types.length > 0) {
     const architecture = margoArchitecture(opts.arch ?? osArch());
-    properties.cpu = [{ cores: opts.cpuCount ?? Math.max(1, cpus().length), ...(architecture ? { architecture } : {}) }];
+    properties.cpus = [{ cores: opts.cpuCount ?? Math.max(1, cpus().length), ...(architecture ? { architecture } : {}) }];
     properties.memory = formatMemory(opts.totalMemBytes ?? totalmem());
     properties.storage = storageSize(storagePath(fs, runtime.name, config.dataDir));
   }
@@ -103,10 +102,15 @@ export async function collectCapabilities(config: Config, runtime: RuntimeAdapte
   if (peripherals.length > 0) properties.peripherals = peripherals;
   if (interfaces.length > 0) properties.interfaces = interfaces;
   if (types.length > 0) {
+    // No OpenTelemetry collector ships with the agent: we say so rather than claim one.
     properties.otelCollector = false;
     properties.supportedRuntimes = ["oci"];
     properties.supportedDeploymentTypes = types;
   }
-  return { apiVersion: CAPABILITIES_API_VERSION, kind: "DeviceCapabilitiesManifest", properties };
+  return { properties, labels: { ...config.device.labels } };
 }
 
+/** The v1 (rc.2) DeviceCapabilitiesManifest of this device. */
+export async function collectCapabilities(config: Config, runtime: RuntimeAdapter, opts: CollectOptions = {}): Promise<DeviceCapabilitiesManifest> {
+  return v1Capabilities(await collectDevice(config, runtime, opts));
+}

@@ -12,9 +12,12 @@ import { AgentError } from "../errors/index.ts";
 import { certificateDer, parseCertificate } from "../identity/certificate.ts";
 import { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE } from "../identity/load-or-create.ts";
 import { decodePem } from "../identity/pem.ts";
+import { parseTrustBundle } from "../trust/bundle.ts";
+import { parseClientId, SpiffeIdError } from "../trust/spiffe-id.ts";
+import { x509Facts } from "../trust/x509-facts.ts";
 import { FileReadError, readRegularFile } from "../util/bounded-file.ts";
 import type { Config } from "./schema.ts";
-import { loadWfmTls } from "./wfm-tls.ts";
+import { loadWfmTls, MAX_CA_FILE_BYTES } from "./wfm-tls.ts";
 
 export interface FileProblem {
   code: ErrorCode;
@@ -61,7 +64,111 @@ function checkCertFile(path: string): string | undefined {
   return undefined;
 }
 
+/** Where identity.keyFile / certFile point: relative paths are in dataDir (as src/identity/load-or-create.ts reads them). */
+export function identityPath(config: Config, file: string): string {
+  return resolve(config.dataDir, file);
+}
+
+/**
+ * The rc3 SVID file, read the way the trust module will at start (enough to
+ * refuse early what it will refuse): a PEM certificate whose leaf carries
+ * exactly one URI SAN, a SPIFFE ID of the client form
+ * (docs/identity-rc3.md, "The agent's SVID"). Validity, chain and key match
+ * are the trust module's checks at start (src/trust/svid.ts).
+ */
+function checkSvidFile(path: string): string | undefined {
+  let der: Uint8Array;
+  try {
+    der = certificateDer(pemText(path));
+    parseCertificate(der);
+  } catch (err) {
+    return err instanceof FileReadError ? err.message : `${path} is not a PEM certificate: ${(err as Error).message}`;
+  }
+  let uris: string[];
+  try {
+    uris = x509Facts(der).uris;
+  } catch (err) {
+    return `${path}: the certificate's extensions cannot be read: ${(err as Error).message}`;
+  }
+  if (uris.length !== 1) return `${path}: an X.509-SVID carries exactly one URI SAN (a spiffe:// ID); this certificate has ${uris.length}`;
+  try {
+    parseClientId(uris[0]!);
+  } catch (err) {
+    if (!(err instanceof SpiffeIdError)) throw err;
+    return `${path}: ${err.message}`;
+  }
+  return undefined;
+}
+
+/** The rc3 trust bundle file: PEM anchors or a SPIFFE bundle (JWK set). */
+function checkBundleFile(path: string): FileProblem | undefined {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(readRegularFile(path, MAX_CA_FILE_BYTES));
+  } catch (err) {
+    return { code: "CA_FILE_INVALID", key: "wfm.caFile", message: err instanceof FileReadError ? err.message : `${path} is not UTF-8 text` };
+  }
+  try {
+    parseTrustBundle(text, path);
+  } catch (err) {
+    if (!(err instanceof AgentError)) throw err;
+    return { code: err.code, key: "wfm.caFile", message: err.message };
+  }
+  return undefined;
+}
+
+/**
+ * What the rc3 profile needs to start (docs/identity-rc3.md): an SVID and its
+ * key (provisioned; nothing is generated), one trust source, https. `run`
+ * refuses the same things when it builds the session, so `config check`
+ * gives the same verdict.
+ */
+function rc3Problems(config: Config): FileProblem[] {
+  const problems: FileProblem[] = [];
+  const { wfm, identity } = config;
+  if (new URL(wfm.url).protocol !== "https:") {
+    problems.push({ code: "CONFIG_INVALID", key: "wfm.url", message: `${wfm.url}: wfm.profile rc3 speaks mutual TLS only, so the URL must be https` });
+  }
+  if (wfm.clientId !== null) {
+    problems.push({ code: "CONFIG_INVALID", key: "wfm.clientId", message: "has no meaning with wfm.profile rc3: the client is named by the SPIFFE ID of its SVID (identity.certFile)" });
+  }
+  for (const [key, file] of [["identity.certFile", identity.certFile], ["identity.keyFile", identity.keyFile]] as const) {
+    if (file === null) {
+      problems.push({ code: "IDENTITY_INVALID", key, message: "is required with wfm.profile rc3: the X.509-SVID and its key are provisioned out of band (init/README.md)" });
+    }
+  }
+  if (identity.keyFile !== null) {
+    const k = checkKeyFile(identityPath(config, identity.keyFile));
+    if (k) problems.push({ code: "IDENTITY_INVALID", key: "identity.keyFile", message: k });
+  }
+  if (identity.certFile !== null) {
+    const c = checkSvidFile(identityPath(config, identity.certFile));
+    if (c) problems.push({ code: "IDENTITY_INVALID", key: "identity.certFile", message: c });
+  }
+  if (wfm.caFile === null && wfm.trustDiscovery === null) {
+    problems.push({
+      code: "TRUST_BUNDLE_MISSING",
+      key: "wfm.caFile",
+      message: "wfm.profile rc3 needs a trust bundle to verify the WFM: set wfm.caFile (PEM or SPIFFE bundle) or wfm.trustDiscovery (the MIS); there is no trust on first use",
+    });
+  }
+  if (wfm.caFile !== null) {
+    const b = checkBundleFile(resolve(wfm.caFile));
+    if (b) problems.push(b);
+  }
+  if (wfm.trustDiscoveryCaFile !== null) {
+    try {
+      loadWfmTls(wfm.trustDiscoveryCaFile, "wfm.trustDiscoveryCaFile");
+    } catch (err) {
+      if (!(err instanceof AgentError)) throw err;
+      problems.push({ code: err.code, key: "wfm.trustDiscoveryCaFile", message: err.message.replace(/^wfm\.trustDiscoveryCaFile: /, "") });
+    }
+  }
+  return problems;
+}
+
 export function configFileProblems(config: Config): FileProblem[] {
+  if (config.wfm.profile === "rc3") return [...rc3Problems(config), ...sharedProblems(config)];
   const problems: FileProblem[] = [];
   try {
     loadWfmTls(config.wfm.caFile);
@@ -80,6 +187,12 @@ export function configFileProblems(config: Config): FileProblem[] {
     const c = checkCertFile(cert);
     if (c) problems.push({ code: "IDENTITY_INVALID", key: certFile !== null ? "identity.certFile" : "identity.keyFile", message: c });
   }
+  return [...problems, ...sharedProblems(config)];
+}
+
+/** What both profiles check: the registries' files and the data directory. */
+function sharedProblems(config: Config): FileProblem[] {
+  const problems: FileProblem[] = [];
   const auth = config.registries.authFile;
   if (auth !== null) {
     const problem = checkPrivateFile(auth);

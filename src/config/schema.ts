@@ -8,6 +8,7 @@ import { RegistriesConfigSchema } from "../oci/config.ts";
 import { DAYS, isValidTimeZone } from "../schedule/windows.ts";
 import { parseDuration } from "../util/duration.ts";
 import { parseSize } from "../util/size.ts";
+import { guardedRecord } from "../protocol/strict-keys.ts";
 import { readListen } from "./listen.ts";
 
 /**
@@ -99,6 +100,35 @@ const timeWindow = v.strictObject({
 });
 
 const nonEmpty = v.pipe(v.string(), v.minLength(1, "must not be empty"));
+
+/** An https URL naming the Margo Identity Service (docs/identity-rc3.md, "Discovery"). */
+const httpsUrl = v.pipe(
+  v.string("must be an https URL"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    let u: URL;
+    try {
+      u = new URL(dataset.value);
+    } catch {
+      addIssue({ message: "must be an https URL, e.g. https://mis.example.com" });
+      return;
+    }
+    if (u.protocol !== "https:") addIssue({ message: "must be an https URL (the trust bundle is never fetched over plain http)" });
+    else if (u.username || u.password) addIssue({ message: "must not carry credentials (user:password@)" });
+    else if (u.search || u.hash) addIssue({ message: "must not have a ?query or #fragment" });
+  }),
+);
+
+/**
+ * Operator-given device labels, reported with the rc3 capabilities and matched
+ * by deployments' eligibility rules. Values as the rc.3 schema allows them: a
+ * string, number, boolean, or a list of strings or of numbers.
+ */
+const labelValue = v.union(
+  [v.string(), v.pipe(v.number(), v.finite()), v.boolean(), v.array(v.string()), v.array(v.pipe(v.number(), v.finite()))],
+  "must be a string, number, boolean, or a list of strings or of numbers",
+);
+const labels = guardedRecord(v.pipe(v.string(), v.minLength(1, "a label key must not be empty"), v.maxLength(253, "a label key must be at most 253 characters")), labelValue);
 const deviceIdText = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "must use only letters, digits and . _ ~ - (RFC 3986 unreserved)"),
@@ -106,6 +136,12 @@ const deviceIdText = v.pipe(
 
 export const ConfigSchema = v.strictObject({
   wfm: v.strictObject({
+      /**
+       * Which Margo profile the WFM speaks (docs/protocol.md, "Profiles"): rc3
+       * (1.0.0-rc.3: mutual TLS with an X.509-SVID) or v1 (1.0.0-rc.2:
+       * onboarding and signed requests).
+       */
+      profile: v.optional(v.picklist(["rc3", "v1"], "must be rc3 or v1"), "rc3"),
       url: wfmUrl,
       caFile: v.optional(v.nullable(nonEmpty), null),
       /** Until onboarding lands: a clientId assigned out of band. */
@@ -115,6 +151,12 @@ export const ConfigSchema = v.strictObject({
       requestTimeout: duration("30s", { min: SECOND, max: HOUR, text: "1s and 1h" }),
       /** With no caFile: fetch the WFM's root CA once, unverified, and trust it from then on (docs/protocol.md §1.2). */
       trustOnFirstUse: v.optional(v.boolean(), false),
+      /** rc3: the MIS whose /.well-known/margo names the SPIFFE trust bundle (instead of a fixed wfm.caFile). */
+      trustDiscovery: v.optional(v.nullable(httpsUrl), null),
+      /** rc3: extra CA certificate(s), PEM, the MIS's HTTPS certificate is verified with (beside the system store). */
+      trustDiscoveryCaFile: v.optional(v.nullable(nonEmpty), null),
+      /** rc3: how often the discovered bundle is refreshed when it carries no spiffe_refresh_hint. */
+      trustBundleRefresh: duration("1h", { min: 60 * SECOND, max: DAY, text: "1m and 24h" }),
     }),
   dataDir: v.optional(nonEmpty, "/var/lib/margo-agent"),
   /** A provisioned device key and certificate (PEM); both null: generated in dataDir on first start. */
@@ -122,6 +164,8 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       keyFile: v.optional(v.nullable(nonEmpty), null),
       certFile: v.optional(v.nullable(nonEmpty), null),
+      /** rc3: how long before the SVID's notAfter the agent warns (SVID_EXPIRING). */
+      expiryWarning: duration("7d", { min: 60 * SECOND, max: 365 * DAY, text: "1m and 365d" }),
     }),
     {},
   ),
@@ -132,6 +176,8 @@ export const ConfigSchema = v.strictObject({
       vendor: v.optional(nonEmpty, "unknown"),
       modelNumber: v.optional(nonEmpty, "unknown"),
       serialNumber: v.optional(v.nullable(nonEmpty), null),
+      /** rc3: key/value labels reported with the capabilities (deployments' eligibility rules match them). */
+      labels: v.optional(labels, {}),
     }),
     {},
   ),

@@ -4,6 +4,7 @@ import { AgentError } from "../errors/index.ts";
 import { isDigest } from "../protocol/digest.ts";
 import { describeIssues } from "../protocol/strict-keys.ts";
 import type { Deployment, DeploymentComponent } from "../model/deployment.ts";
+import { parseComponentReference } from "../oci/reference.ts";
 import { ApplicationDeploymentSchema, type ApplicationDeploymentDoc } from "./schema.ts";
 
 /** A parameter value as an environment variable's text: strings as they are, the rest as JSON. */
@@ -24,16 +25,38 @@ function packageDigestOf(properties: Record<string, unknown>, component: Record<
 }
 
 function normalise(doc: ApplicationDeploymentDoc, where: string): Deployment {
-  const id = doc.metadata.annotations?.id ?? doc.id;
-  if (!id) throw new AgentError("DEPLOYMENT_INVALID", `${where}: metadata.annotations.id: required (the deployment id)`);
+  // rc3 puts the id at the top level, rc.2 in metadata.annotations; both may be there, then they must agree.
+  const annotated = doc.metadata.annotations?.id;
+  if (annotated !== undefined && doc.id !== undefined && annotated !== doc.id) {
+    throw new AgentError("DEPLOYMENT_INVALID", `${where}: id ${doc.id} and metadata.annotations.id ${annotated} differ`);
+  }
+  const id = annotated ?? doc.id;
+  if (!id) throw new AgentError("DEPLOYMENT_INVALID", `${where}: id: required (the deployment id, at the top level or in metadata.annotations.id)`);
+  const annotatedApp = doc.metadata.annotations?.applicationId;
+  if (annotatedApp !== undefined && doc.spec.applicationId !== undefined && annotatedApp !== doc.spec.applicationId) {
+    throw new AgentError("DEPLOYMENT_INVALID", `${where}: spec.applicationId ${doc.spec.applicationId} and metadata.annotations.applicationId ${annotatedApp} differ`);
+  }
   const names = new Set<string>();
   const components: DeploymentComponent[] = doc.spec.deploymentProfile.components.map((c, i) => {
     if (names.has(c.name)) throw new AgentError("DEPLOYMENT_INVALID", `${where}: spec.deploymentProfile.components.${i}.name: ${c.name} is listed twice`);
     names.add(c.name);
     const p = c.properties;
-    // A compose package is an OCI artifact (repository + revision, rc.2 as revised and rc3) or a URL (packageLocation, rc.2).
+    const at = `${where}: spec.deploymentProfile.components.${i}.properties`;
+    if (p.packageLocation !== undefined && p.repository !== undefined) {
+      throw new AgentError("DEPLOYMENT_INVALID", `${at}: give packageLocation (rc.2) or repository + revision (an OCI artifact), not both`);
+    }
+    if (p.repository !== undefined) {
+      // Checked here so a bad reference is a verdict on the YAML, not a failure at install time.
+      try {
+        parseComponentReference(p.repository, p.revision);
+      } catch (err) {
+        throw new AgentError("DEPLOYMENT_INVALID", `${at}.repository: ${(err as Error).message}`);
+      }
+    } else if (p.revision !== undefined) {
+      throw new AgentError("DEPLOYMENT_INVALID", `${at}.revision: given without a repository`);
+    }
     if (doc.spec.deploymentProfile.type === "compose" && !p.packageLocation && !p.repository) {
-      throw new AgentError("DEPLOYMENT_INVALID", `${where}: spec.deploymentProfile.components.${i}.properties: a compose component needs repository (+ revision) or packageLocation`);
+      throw new AgentError("DEPLOYMENT_INVALID", `${at}: a compose component needs repository + revision (rc3) or packageLocation (rc.2)`);
     }
     return {
       name: c.name,
@@ -62,8 +85,10 @@ function normalise(doc: ApplicationDeploymentDoc, where: string): Deployment {
     id,
     name: doc.metadata.name,
     namespace: doc.metadata.namespace,
-    applicationId: doc.metadata.annotations?.applicationId ?? doc.spec.applicationId,
+    applicationId: annotatedApp ?? doc.spec.applicationId,
     profileType: doc.spec.deploymentProfile.type,
+    ...(doc.metadata.deviceId !== undefined ? { deviceId: doc.metadata.deviceId } : {}),
+    ...(doc.spec.deploymentProfile.deviceConstraints !== undefined ? { deviceConstraints: doc.spec.deploymentProfile.deviceConstraints } : {}),
     components,
     env,
   };

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   DEPLOYMENT_INVALID: "An ApplicationDeployment YAML cannot be parsed or does not match the schema.",
   DEPLOYMENT_ID_MISMATCH: "An ApplicationDeployment's id differs from the deploymentId the manifest gives for it.",
   PROFILE_UNSUPPORTED: "No runtime adapter on this device runs this deployment profile type (e.g. helm.v3 without Kubernetes).",
+  DEPLOYMENT_OTHER_DEVICE: "(rc3) An ApplicationDeployment's metadata.deviceId names another device than this one; nothing of it is installed.",
+  DEVICE_CONSTRAINT_UNMET: "(rc3) This device can never satisfy the deployment's deviceConstraints (CPU architecture or cores, memory, storage, or no eligibility rule on its properties and labels holds); the message names the constraint.",
   // packages
   PACKAGE_DOWNLOAD_FAILED: "A component package could not be downloaded.",
   PACKAGE_TOO_LARGE: "A component package exceeds the configured size limit.",
@@ -56,7 +58,7 @@ export const ERROR_CODES = {
   STORE_CORRUPT: "The state database is not a database or failed its integrity check at start; the agent exits. The message names the file; README (Durability) says what an operator may do.",
   STORE_UNAVAILABLE: "The state database cannot be opened or written (permissions, a read-only or full file system, an I/O error); the file is not damaged. The message names it and SQLite's reason.",
   REPORT_REJECTED: "The WFM rejected a status report (400/422); it is parked, not retried.",
-  IDENTITY_REJECTED: "The WFM answered 401/403: the device's signature, certificate or onboarding is not accepted.",
+  IDENTITY_REJECTED: "The WFM answered 401/403: the device's signature, certificate or onboarding is not accepted (v1), or its policy does not authorize this client, e.g. a retired client relationship (rc3 not-authorized).",
   IDENTITY_INVALID: "The device key or certificate file is missing, unreadable, malformed or the two do not match; the message names the file.",
   ONBOARDING_PENDING: "The WFM has not approved this device yet (403 on onboarding); retried with backoff.",
   CLOCK_SKEW: "The device clock differs from the WFM's Date header by more than the signature window.",

@@ -39,6 +39,9 @@ export function createRequestSigner(identity: DeviceIdentity, keyId: () => strin
       const signed = await signRequest(
         { method: req.method, url: req.url, headers: req.headers, body },
         { keyId: keyId(), alg: identity.alg, key: identity.key, signBytes },
+        // Signature-Input parameters exactly created;keyid;alg (docs/protocol.md §2): a conformance
+        // verifier rebuilds them in its fixed order and refuses a signature without alg.
+        { includeAlg: true },
       );
       const headers: Record<string, string> = {
         "signature-input": signed["signature-input"],

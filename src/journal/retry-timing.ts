@@ -15,50 +15,17 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return Math.max(1, Math.floor(random() * ceiling));
 }
 
+// How a WFM's error answer is read (Retry-After, problem+json hints) has one
+// implementation, src/protocol/problem.ts; these names stay for the callers.
+import type { ProblemHints } from "../protocol/problem.ts";
+export { parseRetryAfter, problemHints as parseProblem, type ProblemHints } from "../protocol/problem.ts";
+
 /**
- * Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from
- * now. Junk, negative values and dates in the past give undefined (fall back
- * to our own backoff); huge values are capped by the caller.
+ * The longest server-given delay honoured as given. Retry-After must be
+ * respected ("MUST NOT retry before it elapses", rc.3 retry semantics), even
+ * beyond our own cap; past this it is taken as a mistake, not an instruction.
  */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (!value) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  if (!/[a-z]/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  const delta = at - nowMs;
-  return delta > 0 ? delta : 0;
-}
-
-export interface ProblemHints {
-  retryable?: boolean;
-  retryAfterMs?: number;
-  backoffStrategy?: "none" | "fixed" | "exponential";
-  title?: string;
-  detail?: string;
-}
-
-/** Reads the Margo hints of an application/problem+json body; anything malformed is ignored. */
-export function parseProblem(contentType: string | null, body: string): ProblemHints | undefined {
-  if (!contentType?.toLowerCase().includes("json")) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!json || typeof json !== "object") return undefined;
-  const p = json as Record<string, unknown>;
-  const hints: ProblemHints = {};
-  if (typeof p.retryable === "boolean") hints.retryable = p.retryable;
-  if (typeof p.retryAfterSeconds === "number" && p.retryAfterSeconds >= 0 && Number.isFinite(p.retryAfterSeconds)) hints.retryAfterMs = p.retryAfterSeconds * 1000;
-  if (p.backoffStrategy === "none" || p.backoffStrategy === "fixed" || p.backoffStrategy === "exponential") hints.backoffStrategy = p.backoffStrategy;
-  if (typeof p.title === "string") hints.title = p.title;
-  if (typeof p.detail === "string") hints.detail = p.detail;
-  if (typeof p.error === "string") hints.detail = p.error;
-  return hints;
-}
+export const MAX_SERVER_DELAY_MS = 24 * 3600_000;
 
 /** The delay before the next attempt, combining our policy and the server's hints. */
 export function nextDelay(
@@ -69,8 +36,8 @@ export function nextDelay(
 ): number {
   const hinted = server.retryAfterMs ?? server.hints?.retryAfterMs;
   if (hinted !== undefined) {
-    // The server knows when it will be back; a little jitter still spreads a fleet.
-    return Math.min(policy.capMs, hinted) + Math.floor(random() * Math.min(1000, policy.baseMs));
+    // The server knows when it will be back; a little jitter (never earlier) still spreads a fleet.
+    return Math.min(MAX_SERVER_DELAY_MS, hinted) + Math.floor(random() * Math.min(1000, policy.baseMs));
   }
   if (server.hints?.backoffStrategy === "fixed") return policy.baseMs;
   return backoffDelay(attempt, policy, random);

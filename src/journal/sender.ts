@@ -7,7 +7,8 @@ import { asAgentError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import type { WfmClient } from "../protocol/wfm-client.ts";
 import type { Journal, JournalEntry } from "./journal.ts";
-import { type BackoffPolicy, nextDelay, type ProblemHints, parseProblem, parseRetryAfter } from "./retry-timing.ts";
+import { isContentProblem, isIdentityProblem, readProblem, type ProblemHints } from "../protocol/problem.ts";
+import { type BackoffPolicy, nextDelay } from "./retry-timing.ts";
 
 export interface SenderOptions {
   journal: Journal;
@@ -154,19 +155,25 @@ export class StatusSender {
         log.debug("status report delivered");
         return "ok";
       }
-      const hints = parseProblem(outcome.contentType, outcome.body);
-      // "401 unknown client", "422 Unprocessable: <detail>": absent parts leave no double space.
-      const answer = [outcome.status, hints?.title, hints?.detail ?? outcome.body.slice(0, 200)].filter((part) => part !== undefined && part !== "").join(" ");
-      if (outcome.status === 400 || outcome.status === 422 || hints?.retryable === false) {
+      // One reading of the answer for both profiles (src/protocol/problem.ts).
+      const problem = readProblem({ status: outcome.status, contentType: outcome.contentType, body: outcome.body, retryAfter: outcome.retryAfter });
+      const answer = problem.summary;
+      const hints: ProblemHints = { retryAfterMs: problem.retryAfterMs, backoffStrategy: problem.backoffStrategy };
+      // Identity first: a refused client keeps its reports (they are delivered once the WFM takes it back).
+      if (isIdentityProblem(problem)) {
+        this.state.identityProblem = answer;
+        // The profile says what to check: v1 onboarding and the certificate, rc3 the client relationship.
+        return this.attemptFailed(entry, { code: "IDENTITY_REJECTED", message: this.o.client.profile.identityRefusal(problem), hints });
+      }
+      // Refused for what it says (400/422), or the WFM said outright not to retry: parked. Any other
+      // answer is retried with backoff, honouring Retry-After: a status the specification does not give
+      // this route (a 404 from a misrouted path prefix) must not cost a report.
+      if (isContentProblem(problem) || problem.said.retryable === false) {
         this.o.journal.park(entry.seq, answer);
         log.error({ code: "REPORT_REJECTED", answer }, "the WFM rejected a status report; parked, not retried");
         return "ok";
       }
-      if (outcome.status === 401 || outcome.status === 403) {
-        this.state.identityProblem = answer;
-        return this.attemptFailed(entry, { code: "IDENTITY_REJECTED", message: `the WFM refused our identity (${answer}); check onboarding and the device certificate`, hints });
-      }
-      return this.attemptFailed(entry, { code: "WFM_HTTP_ERROR", message: `status report: WFM answered ${answer}`, retryAfterMs: parseRetryAfter(outcome.retryAfter, Date.now()), hints });
+      return this.attemptFailed(entry, { code: "WFM_HTTP_ERROR", message: `status report: WFM answered ${answer}`, retryAfterMs: problem.retryAfterMs, hints });
     } catch (err) {
       const e = asAgentError(err, "WFM_UNREACHABLE");
       return this.attemptFailed(entry, { code: e.code, message: e.message });

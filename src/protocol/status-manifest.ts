@@ -1,6 +1,8 @@
 /**
- * The DeploymentStatusManifest body (PROTOCOL.md §6), serialised exactly once
- * when the state change is journaled, so what is sent later is what was decided.
+ * The DeploymentStatusManifest body (docs/protocol.md §6), serialised exactly
+ * once when the state change is journaled, so what is sent later is what was
+ * decided. The profile decides the frame (StatusFormat): v1 wraps the body in
+ * its apiVersion/kind envelope; rc3 has none and names the device.
  */
 import { type ComponentStatus, type DeploymentState, overallState, type StatusError } from "../model/states.ts";
 
@@ -15,18 +17,30 @@ export interface StatusInput {
   error?: StatusError;
 }
 
-export function buildStatusManifest(input: StatusInput): string {
+/** How a profile frames a status body (src/protocol/profiles/). */
+export interface StatusFormat {
+  /** v1: apiVersion deployment.margo.org/v1alpha1, kind DeploymentStatusManifest. rc3: none. */
+  envelope: boolean;
+  /** rc3: the device the report is about (the rc.3 schema's optional deviceId). */
+  deviceId?: string;
+}
+
+/** The v1 frame: what every report carried before there were profiles. */
+export const V1_STATUS_FORMAT: StatusFormat = { envelope: true };
+
+export function buildStatusManifest(input: StatusInput, format: StatusFormat = V1_STATUS_FORMAT): string {
   const state = input.state ?? overallState(input.components);
   const status: { state: DeploymentState; error?: StatusError } = { state };
   if (state === "failed" && input.error) status.error = input.error;
   const body = {
-    apiVersion: "deployment.margo.org/v1alpha1",
-    kind: "DeploymentStatusManifest",
+    ...(format.envelope ? { apiVersion: "deployment.margo.org/v1alpha1", kind: "DeploymentStatusManifest" } : {}),
     deploymentId: input.deploymentId,
+    ...(format.deviceId !== undefined ? { deviceId: format.deviceId } : {}),
     adoptedManifestVersion: "__MV__",
     status,
     components: input.components.map((c) => (c.state === "failed" && c.error ? { name: c.name, state: c.state, error: c.error } : { name: c.name, state: c.state })),
   };
-  // manifestVersion may exceed 2^53: splice the exact digits in as a JSON number.
-  return JSON.stringify(body).replace('"__MV__"', BigInt(input.manifestVersion).toString());
+  // manifestVersion may exceed 2^53: splice the exact digits in as a JSON number. The key is part
+  // of the pattern: inside any string value (a deviceId "__MV__") the quotes would be escaped.
+  return JSON.stringify(body).replace('"adoptedManifestVersion":"__MV__"', `"adoptedManifestVersion":${BigInt(input.manifestVersion).toString()}`);
 }

@@ -1,14 +1,20 @@
 /**
- * The Margo v1 REST client: desired state, artifacts, status, onboarding.
- * Transport errors and HTTP verdicts become AgentErrors or typed outcomes; the
- * callers decide what to retry.
+ * The Margo REST client: desired state, artifacts, status, capabilities,
+ * onboarding. The routes and body frames come from the profile
+ * (src/protocol/profiles/), authentication from the session's fetch and
+ * signer; everything else is the same for every profile. Transport errors and
+ * HTTP verdicts become AgentErrors or typed outcomes (error answers read by
+ * src/protocol/problem.ts); the callers decide what to retry.
  */
 import { AgentError } from "../errors/index.ts";
 import { sha256Digest, verifyDigest } from "./digest.ts";
 import { MANIFEST_MEDIA_TYPE, parseManifest, type StateManifest } from "./manifest.ts";
+import { readProblem, isIdentityProblem, type WfmProblem } from "./problem.ts";
+import type { ProfileRoutes, WfmProfile } from "./profiles/types.ts";
+import { v1Profile } from "./profiles/v1/index.ts";
 import { readBounded, readPrefix } from "./read-body.ts";
 import { type RequestSigner, unsignedRequests } from "./request-signer.ts";
-import { resolveWfmUrl } from "./urls.ts";
+import { normaliseBase, resolveWfmUrl, routeUrl } from "./urls.ts";
 
 /**
  * The longest ETag the agent keeps. It is stored and sent back as If-None-Match
@@ -23,7 +29,11 @@ const ACK_BODY_BYTES = 4096;
 export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
 
 export interface WfmClientOptions {
+  /** wfm.url: an origin, or an origin and a path prefix (docs/protocol.md, "Profiles"). */
   baseUrl: string;
+  /** The profile's routes and frames; v1 when not given (what the client spoke before profiles). */
+  profile?: WfmProfile;
+  /** v1: the clientId from onboarding (undefined before); rc3 routes need none. */
   clientId: () => string | undefined;
   fetch: FetchFn;
   signer?: RequestSigner;
@@ -39,30 +49,48 @@ export type ManifestResult =
 
 export type PostOutcome =
   | { kind: "accepted"; status: number; serverDate?: string }
-  | { kind: "failed"; status: number; body: string; contentType: string | null; retryAfter: string | null; serverDate?: string };
+  | {
+      kind: "failed";
+      status: number;
+      body: string;
+      contentType: string | null;
+      retryAfter: string | null;
+      serverDate?: string;
+      /** The answer as src/protocol/problem.ts reads it. */
+      problem: WfmProblem;
+    };
 
 export class WfmClient {
   private readonly signer: RequestSigner;
+  readonly profile: WfmProfile;
   /** performance.now() of the last answer (any status) from the WFM: shows a long sync is still moving. */
   lastAnswerAtMs: number | undefined;
 
   constructor(private readonly opts: WfmClientOptions) {
     this.signer = opts.signer ?? unsignedRequests;
+    this.profile = opts.profile ?? v1Profile;
   }
 
+  /** The base URL without trailing slashes (routes are appended to it). */
   get baseUrl(): string {
-    return this.opts.baseUrl;
+    return normaliseBase(this.opts.baseUrl);
   }
 
-  /** False until onboarding has given this device a clientId. */
+  /** False while the profile's routes cannot be formed yet (v1 before onboarding gave a clientId). */
   hasClientId(): boolean {
-    return Boolean(this.opts.clientId());
+    return this.profile.routes(this.opts.clientId()) !== undefined;
   }
 
-  private clientPath(): string {
-    const id = this.opts.clientId();
-    if (!id) throw new AgentError("IDENTITY_REJECTED", "no clientId yet: the device is not onboarded");
-    return `/api/v1/clients/${encodeURIComponent(id)}`;
+  /** The profile's routes; throws IDENTITY_REJECTED before a v1 device is onboarded. */
+  routes(): ProfileRoutes {
+    const routes = this.profile.routes(this.opts.clientId());
+    if (!routes) throw new AgentError("IDENTITY_REJECTED", "no clientId yet: the device is not onboarded");
+    return routes;
+  }
+
+  /** A route of the profile as an absolute URL under the base (and its path prefix). */
+  url(path: string): string {
+    return routeUrl(this.baseUrl, path);
   }
 
   /** One signed request; network failures become WFM_UNREACHABLE naming the URL. */
@@ -85,14 +113,24 @@ export class WfmClient {
       if (date) this.opts.onServerDate?.(date);
       return res;
     } catch (err) {
+      // The rc3 transport refuses with its own codes (WFM_IDENTITY_MISMATCH from the SPIFFE ID check,
+      // TRUST_BUNDLE_MISSING before any bundle): keep them, they say what to fix.
+      if (err instanceof AgentError) throw new AgentError(err.code, `${method} ${url}: ${err.message}`, { ...err.details, url }, { cause: err });
       const e = err as Error;
       const cause = (e.cause as Error | undefined)?.message ?? e.message;
       throw new AgentError("WFM_UNREACHABLE", `${method} ${url}: ${e.name === "TimeoutError" ? `no answer within ${this.opts.requestTimeoutMs} ms` : cause}`, { url });
     }
   }
 
+  /** An error answer, read once (bounded) and as problem+json where it is one. */
+  private async problemOf(res: Response): Promise<WfmProblem> {
+    const said = await readPrefix(res);
+    return readProblem({ status: res.status, contentType: res.headers.get("content-type"), body: said.text, retryAfter: res.headers.get("retry-after") });
+  }
+
   async getManifest(etag: string | undefined, maxBytes: number): Promise<ManifestResult> {
-    const url = `${this.opts.baseUrl}${this.clientPath()}/deployments`;
+    const url = this.url(this.routes().manifest);
+    // Exactly this media type: the Margo reference WFM answers 406 to anything else (a list, parameters, */*).
     const headers: Record<string, string> = { accept: MANIFEST_MEDIA_TYPE };
     // An oversized ETag kept from before this bound existed is not sent again: the WFM just answers 200.
     if (etag && byteLength(etag) <= MAX_ETAG_BYTES) headers["if-none-match"] = etag;
@@ -102,17 +140,14 @@ export class WfmClient {
       await readPrefix(res, ACK_BODY_BYTES);
       return { kind: "not-modified", serverDate };
     }
-    if (res.status === 406) {
-      await readPrefix(res, ACK_BODY_BYTES);
-      throw new AgentError("MANIFEST_NOT_ACCEPTABLE", `GET ${url}: 406 Not Acceptable: the WFM cannot serve ${MANIFEST_MEDIA_TYPE}`);
-    }
-    if (res.status === 401 || res.status === 403) {
-      const said = await readPrefix(res);
-      throw new AgentError("IDENTITY_REJECTED", `GET ${url}: ${res.status}: ${said.text.slice(0, 300)}`, { status: res.status, serverDate });
-    }
     if (res.status !== 200) {
-      await readPrefix(res, ACK_BODY_BYTES);
-      throw new AgentError("WFM_HTTP_ERROR", `GET ${url}: unexpected ${res.status}`, { status: res.status });
+      const problem = await this.problemOf(res);
+      const details = { status: res.status, serverDate, problemType: problem.type, retryable: problem.retryable, ...(problem.retryAfterMs !== undefined ? { retryAfterMs: problem.retryAfterMs } : {}) };
+      if (res.status === 406 || problem.kind === "server-cannot-generate-response") {
+        throw new AgentError("MANIFEST_NOT_ACCEPTABLE", `GET ${url}: the WFM cannot serve ${MANIFEST_MEDIA_TYPE} (${problem.summary})`, details);
+      }
+      if (isIdentityProblem(problem)) throw new AgentError("IDENTITY_REJECTED", `GET ${url}: ${this.profile.identityRefusal(problem)}`, details);
+      throw new AgentError("WFM_HTTP_ERROR", `GET ${url}: unexpected ${problem.summary}`, details);
     }
     const bytes = await readBounded(res, maxBytes, `GET ${url}`);
     const manifest = parseManifest(bytes, `state manifest from ${url}`);
@@ -132,12 +167,14 @@ export class WfmClient {
 
   /** Fetches a content-addressed artifact and verifies its digest before returning it. */
   async getArtifact(relativeUrl: string, digest: string, maxBytes: number, what: string): Promise<Uint8Array> {
-    const url = resolveWfmUrl(this.opts.baseUrl, relativeUrl, what);
+    const url = resolveWfmUrl(this.baseUrl, relativeUrl, what);
     const res = await this.request("GET", url);
     if (res.status !== 200) {
-      await readPrefix(res, ACK_BODY_BYTES);
-      // A 404 on a content-addressed URL is never a deletion: the sync just fails and retries.
-      throw new AgentError("WFM_HTTP_ERROR", `${what}: GET ${url}: ${res.status}`, { status: res.status, url });
+      const problem = await this.problemOf(res);
+      const details = { status: res.status, url, problemType: problem.type, ...(problem.retryAfterMs !== undefined ? { retryAfterMs: problem.retryAfterMs } : {}) };
+      if (isIdentityProblem(problem)) throw new AgentError("IDENTITY_REJECTED", `${what}: GET ${url}: ${this.profile.identityRefusal(problem)}`, details);
+      // A 404 on a content-addressed URL (deployment-not-found, invalid-bundle) is never a deletion: the sync just fails and retries.
+      throw new AgentError("WFM_HTTP_ERROR", `${what}: GET ${url}: ${problem.summary}`, details);
     }
     const bytes = await readBounded(res, maxBytes, `${what}: GET ${url}`);
     verifyDigest(bytes, digest, `${what} (${url})`);
@@ -145,19 +182,38 @@ export class WfmClient {
   }
 
   async postStatus(deploymentId: string, body: string): Promise<PostOutcome> {
-    const url = `${this.opts.baseUrl}${this.clientPath()}/deployments/${encodeURIComponent(deploymentId)}/status`;
-    return this.post("POST", url, body);
+    return this.post("POST", this.url(this.routes().status(deploymentId)), body);
+  }
+
+  /** rc3: PUT the capabilities of a device (201 created, 200 updated). */
+  async putCapabilities(deviceId: string, body: string): Promise<PostOutcome> {
+    return this.post("PUT", this.url(this.routes().capabilities(deviceId)), body);
+  }
+
+  /** rc3: DELETE a device's capabilities (204): the device is decommissioned. */
+  async deleteCapabilities(deviceId: string): Promise<PostOutcome> {
+    return this.send("DELETE", this.url(this.routes().capabilities(deviceId)));
   }
 
   async post(method: "POST" | "PUT", url: string, body: string): Promise<PostOutcome> {
-    const res = await this.request(method, url, { body: new TextEncoder().encode(body), headers: { "content-type": "application/json" } });
+    return this.send(method, url, body);
+  }
+
+  /** One request whose answer is only accepted or not (reports, capabilities, decommissioning). */
+  async send(method: "POST" | "PUT" | "DELETE", url: string, body?: string): Promise<PostOutcome> {
+    const init = body === undefined ? {} : { body: new TextEncoder().encode(body), headers: { "content-type": "application/json" } };
+    const res = await this.request(method, url, init);
     const serverDate = res.headers.get("date") ?? undefined;
     if (res.status >= 200 && res.status < 300) {
+      // The conformance mock answers 200 {"acknowledgement":"received"}: any 2xx body is only read to its end.
       await readPrefix(res, ACK_BODY_BYTES);
       return { kind: "accepted", status: res.status, serverDate };
     }
     const said = await readPrefix(res);
-    return { kind: "failed", status: res.status, body: said.text, contentType: res.headers.get("content-type"), retryAfter: res.headers.get("retry-after"), serverDate };
+    const contentType = res.headers.get("content-type");
+    const retryAfter = res.headers.get("retry-after");
+    const problem = readProblem({ status: res.status, contentType, body: said.text, retryAfter });
+    return { kind: "failed", status: res.status, body: said.text, contentType, retryAfter, serverDate, problem };
   }
 }
 

@@ -18,6 +18,9 @@ import { fetchDeployments, type FetchLimits } from "./fetch-desired.ts";
 import { isContentVerdict } from "./verdict.ts";
 import { fromStore, parseVerified } from "./verify-desired.ts";
 
+/** The WFM did not give a manifest (no verdict on one): the rc3 transport's refusals are among them. */
+const TRANSPORT_FAILURES: ReadonlySet<string> = new Set(["WFM_UNREACHABLE", "WFM_HTTP_ERROR", "IDENTITY_REJECTED", "WFM_IDENTITY_MISMATCH", "TRUST_BUNDLE_MISSING"]);
+
 export interface DesiredStateSyncOptions {
   client: WfmClient;
   store: StateStore;
@@ -97,7 +100,7 @@ export class DesiredStateSync {
       result = await client.getManifest(refused?.etag ?? store.lastEtag(), this.o.limits.manifestBytes);
     } catch (err) {
       const error = asAgentError(err, "WFM_UNREACHABLE");
-      if (error.code === "WFM_UNREACHABLE" || error.code === "WFM_HTTP_ERROR" || error.code === "IDENTITY_REJECTED") return { outcome: "unreachable", error };
+      if (TRANSPORT_FAILURES.has(error.code)) return { outcome: "unreachable", error };
       return this.refuse(error, undefined);
     }
     if (result.kind === "not-modified") return refused ? this.refusedOutcome(refused) : { outcome: "not-modified" };

@@ -35,6 +35,7 @@ export function makeAgent(opts: { wfmUrl: string; dataDir?: string; clientId?: s
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "agent-"));
   const config = loadConfig({
     sets: [
+      "wfm.profile=v1", // the default is rc3 (issue 12); these agents talk to v1 WFMs
       `wfm.url=${opts.wfmUrl}`,
       "wfm.allowInsecureHttp=true",
       `wfm.clientId=${opts.clientId ?? "test-device"}`,

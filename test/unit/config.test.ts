@@ -170,15 +170,16 @@ describe("the config file is bounded and regular (issue 10 item 15)", () => {
   });
 });
 
-describe("files the config names (issue 10 item 13)", () => {
-  const codes = (sets: string[]) => configFileProblems(load(sets)).map((p) => [p.code, p.key]);
+describe("files the config names (issue 10 item 13; profile v1, rc3 is test/unit/protocol/config-profile.test.ts)", () => {
+  const v1 = (sets: string[]) => load(["wfm.profile=v1", ...sets]);
+  const codes = (sets: string[]) => configFileProblems(v1(sets)).map((p) => [p.code, p.key]);
 
   test("wfm.caFile: missing, not PEM, or a PEM without a valid certificate: CA_FILE_INVALID naming the file", () => {
     expect(codes([`wfm.caFile=${join(dir, "nope.pem")}`])).toEqual([["CA_FILE_INVALID", "wfm.caFile"]]);
-    expect(configFileProblems(load([`wfm.caFile=${join(dir, "nope.pem")}`]))[0]!.message).toContain(`${join(dir, "nope.pem")} does not exist`);
+    expect(configFileProblems(v1([`wfm.caFile=${join(dir, "nope.pem")}`]))[0]!.message).toContain(`${join(dir, "nope.pem")} does not exist`);
     expect(codes([`wfm.caFile=${file("text.pem", "hello\n")}`])).toEqual([["CA_FILE_INVALID", "wfm.caFile"]]);
     const fake = file("fake.pem", "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
-    expect(configFileProblems(load([`wfm.caFile=${fake}`]))[0]!.message).toContain("certificate 1 of 1 is not a valid X.509 certificate");
+    expect(configFileProblems(v1([`wfm.caFile=${fake}`]))[0]!.message).toContain("certificate 1 of 1 is not a valid X.509 certificate");
     expect(codes(["wfm.caFile=/dev/zero"])).toEqual([["CA_FILE_INVALID", "wfm.caFile"]]);
   });
 
@@ -188,7 +189,7 @@ describe("files the config names (issue 10 item 13)", () => {
 
   test("a provisioned identity: both files must be there and PEM (IDENTITY_INVALID), never quoting a key", () => {
     const secret = file("key.pem", "-----BEGIN RSA PUBLIC KEY-----\nc2VjcmV0IGJ5dGVz\n-----END RSA PUBLIC KEY-----\n");
-    const found = configFileProblems(load([`identity.keyFile=${secret}`, `identity.certFile=${join(dir, "missing-cert.pem")}`]));
+    const found = configFileProblems(v1([`identity.keyFile=${secret}`, `identity.certFile=${join(dir, "missing-cert.pem")}`]));
     expect(found.map((p) => [p.code, p.key])).toEqual([["IDENTITY_INVALID", "identity.keyFile"], ["IDENTITY_INVALID", "identity.certFile"]]);
     expect(found[0]!.message).toContain('holds no PEM "PRIVATE KEY" block');
     expect(found.map((p) => p.message).join()).not.toContain("c2VjcmV0");
@@ -196,6 +197,6 @@ describe("files the config names (issue 10 item 13)", () => {
   });
 
   test("no files named: nothing to check", () => {
-    expect(configFileProblems(load([]))).toEqual([]);
+    expect(configFileProblems(v1([]))).toEqual([]);
   });
 });

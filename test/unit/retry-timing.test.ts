@@ -31,9 +31,10 @@ describe("retry timing", () => {
     expect(parseProblem("application/json", JSON.stringify({ retryAfterSeconds: -1, backoffStrategy: "wild" }))).toEqual({});
   });
 
-  test("server hints win over our backoff, within the cap", () => {
+  test("server hints win over our backoff: Retry-After is never cut short by our cap (rc.3: MUST NOT retry before it elapses), only a day-plus one", () => {
     expect(nextDelay(10, policy, { retryAfterMs: 5000 }, () => 0)).toBe(5000);
-    expect(nextDelay(0, policy, { retryAfterMs: 10 * 3600_000 }, () => 0)).toBe(60_000);
+    expect(nextDelay(0, policy, { retryAfterMs: 10 * 3600_000 }, () => 0)).toBe(10 * 3600_000);
+    expect(nextDelay(0, policy, { retryAfterMs: 30 * 24 * 3600_000 }, () => 0)).toBe(24 * 3600_000);
     expect(nextDelay(4, policy, { hints: { retryAfterMs: 2000 } }, () => 0)).toBe(2000);
     expect(nextDelay(4, policy, { hints: { backoffStrategy: "fixed" } }, () => 0.5)).toBe(1000);
     expect(nextDelay(2, policy, {}, () => 0.5)).toBe(2000);

@@ -24,7 +24,7 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
 export function testConfig(dataDir: string, wfmUrl: string, sets: string[] = []): Config {
   return loadConfig({
     env: {},
-    sets: [`wfm.url=${wfmUrl}`, "wfm.clientId=dev-1", "wfm.allowInsecureHttp=true", "wfm.requestTimeout=5s", `dataDir=${dataDir}`, "runtime=simulated", "poll.interval=1h", "reconcile.driftInterval=0s", "journal.retryMax=1h", ...sets],
+    sets: ["wfm.profile=v1", `wfm.url=${wfmUrl}`, "wfm.clientId=dev-1", "wfm.allowInsecureHttp=true", "wfm.requestTimeout=5s", `dataDir=${dataDir}`, "runtime=simulated", "poll.interval=1h", "reconcile.driftInterval=0s", "journal.retryMax=1h", ...sets],
   });
 }
 

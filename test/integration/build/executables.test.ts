@@ -118,9 +118,12 @@ describe("x64 executable", () => {
   });
 
   test("config check init/config.yaml prints what the source CLI prints", () => {
-    const want = source("config", "check", "--config", "init/config.yaml");
+    // The shipped example is rc3 and names no SVID (provisioned per device): both refuse it alike;
+    // as a v1 configuration it is valid.
+    expect(run([x64(), "config", "check", "--config", "init/config.yaml"])).toEqual(source("config", "check", "--config", "init/config.yaml"));
+    const want = source("config", "check", "--config", "init/config.yaml", "--set", "wfm.profile=v1");
     expect(want.code).toBe(0);
-    expect(run([x64(), "config", "check", "--config", "init/config.yaml"])).toEqual(want);
+    expect(run([x64(), "config", "check", "--config", "init/config.yaml", "--set", "wfm.profile=v1"])).toEqual(want);
   });
 
   test("an invalid configuration fails the same way as from source", () => {
@@ -144,7 +147,7 @@ describe("x64 executable", () => {
       const config = join(work, "agent.yaml");
       writeFileSync(
         config,
-        `wfm:\n  url: ${listening}\n  allowInsecureHttp: true\ndataDir: ${join(work, "data")}\nruntime: simulated\npoll:\n  interval: 200ms\n  jitter: 0\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  enabled: false\n`,
+        `wfm:\n  profile: v1\n  url: ${listening}\n  allowInsecureHttp: true\ndataDir: ${join(work, "data")}\nruntime: simulated\npoll:\n  interval: 200ms\n  jitter: 0\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  enabled: false\n`,
       );
       const agentProc = Bun.spawn([x64(), "run", "--config", config], { stdout: Bun.file(agentLog), stderr: Bun.file(join(work, "agent.err")), stdin: "ignore", env: envWithoutOverrides() });
       children.push(agentProc);
@@ -200,8 +203,8 @@ describeRequiring(qemuRequirement(), "arm64 executable under qemu-aarch64", () =
   }, 60_000);
 
   test("config check prints what the source CLI prints", () => {
-    const want = source("config", "check", "--config", "init/config.yaml");
-    expect(arm64("config", "check", "--config", "init/config.yaml")).toEqual(want);
+    const want = source("config", "check", "--config", "init/config.yaml", "--set", "wfm.profile=v1");
+    expect(arm64("config", "check", "--config", "init/config.yaml", "--set", "wfm.profile=v1")).toEqual(want);
     const wantInvalid = source("config", "check", "--config", invalidConfig);
     expect(arm64("config", "check", "--config", invalidConfig)).toEqual(wantInvalid);
   }, 60_000);

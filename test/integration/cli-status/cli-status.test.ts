@@ -44,7 +44,7 @@ beforeAll(async () => {
   configFile = join(tmp.dir, "config.yaml");
   writeFileSync(
     configFile,
-    `wfm:\n  url: ${wfm.url}\n  clientId: dev-1\n  allowInsecureHttp: true\ndataDir: ${tmp.dir}\nruntime: simulated\napi:\n  listen: ${api.url.replace("http://", "")}\n  token: ${TOKEN}\n`,
+    `wfm:\n  profile: v1\n  url: ${wfm.url}\n  clientId: dev-1\n  allowInsecureHttp: true\ndataDir: ${tmp.dir}\nruntime: simulated\napi:\n  listen: ${api.url.replace("http://", "")}\n  token: ${TOKEN}\n`,
   );
 }, 30_000);
 

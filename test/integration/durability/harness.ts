@@ -56,6 +56,7 @@ export async function startFleet(n: number, faults: Parameters<StartedDevWfm["se
     configFile,
     [
       "wfm:",
+      "  profile: v1", // the default is rc3 (issue 12); this is a v1 WFM
       `  url: ${wfm.url}`,
       "  allowInsecureHttp: true",
       "  requestTimeout: 5s",

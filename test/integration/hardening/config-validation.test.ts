@@ -26,7 +26,7 @@ afterAll(async () => {
 
 type Tree = Record<string, unknown>;
 const base = (dir: string): Tree => ({
-  wfm: { url: wfm.url, clientId: "dev-1", allowInsecureHttp: true, requestTimeout: "5s" },
+  wfm: { profile: "v1", url: wfm.url, clientId: "dev-1", allowInsecureHttp: true, requestTimeout: "5s" },
   dataDir: join(dir, "data"),
   runtime: "simulated",
   device: { id: "cfg-dev" },

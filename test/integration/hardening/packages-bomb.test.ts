@@ -67,6 +67,7 @@ function startAgent(): { dataDir: string; logFile: string } {
     configFile,
     [
       "wfm:",
+      "  profile: v1", // the default is rc3 (issue 12); this is a v1 WFM
       `  url: ${wfm.url}`,
       "  allowInsecureHttp: true",
       "  clientId: test-device",

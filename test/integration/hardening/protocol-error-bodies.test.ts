@@ -45,6 +45,7 @@ beforeAll(() => {
     config,
     [
       "wfm:",
+      "  profile: v1", // the default is rc3 (issue 12); this is a v1 WFM
       `  url: ${wfm.url}`,
       "  clientId: test-device",
       "  allowInsecureHttp: true",

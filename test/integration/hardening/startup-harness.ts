@@ -52,6 +52,7 @@ export function writeConfig(dir: string, wfmUrl: string, extra: string[] = [], n
     file,
     [
       "wfm:",
+      "  profile: v1", // the default is rc3 (issue 12); this is a v1 WFM
       `  url: ${wfmUrl}`,
       "  clientId: dev-1",
       "  allowInsecureHttp: true",

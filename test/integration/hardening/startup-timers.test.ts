@@ -90,7 +90,7 @@ function agentWith(wfmUrl: string, change: (c: Config) => Config): { agent: Agen
   const t = tempDir("margo-timers-");
   dirs.push(t);
   const config = change(
-    loadConfig({ env: {}, sets: [`wfm.url=${wfmUrl}`, "wfm.clientId=dev-1", "wfm.allowInsecureHttp=true", `dataDir=${t.dir}`, "runtime=simulated", "poll.jitter=0", "api.enabled=false"] }),
+    loadConfig({ env: {}, sets: ["wfm.profile=v1", `wfm.url=${wfmUrl}`, "wfm.clientId=dev-1", "wfm.allowInsecureHttp=true", `dataDir=${t.dir}`, "runtime=simulated", "poll.jitter=0", "api.enabled=false"] }),
   );
   const runtime = new CountingRuntime({ dataDir: t.dir });
   const agent = new Agent(agentDeps({ config, runtime, resolve: resolver(t.dir), log: silentLogger, clientId: () => "dev-1" }));

@@ -22,7 +22,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 function configFile(dir: string, wfmUrl: string, extra = ""): string {
   const file = join(dir, "config.yaml");
-  writeFileSync(file, `wfm:\n  url: ${wfmUrl}\n  allowInsecureHttp: true\ndataDir: ${join(dir, "data")}\ndevice:\n  id: cli-dev\nlog:\n  level: warn\n${extra}`);
+  writeFileSync(file, `wfm:\n  profile: v1\n  url: ${wfmUrl}\n  allowInsecureHttp: true\ndataDir: ${join(dir, "data")}\ndevice:\n  id: cli-dev\nlog:\n  level: warn\n${extra}`);
   return file;
 }
 

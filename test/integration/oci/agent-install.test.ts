@@ -134,7 +134,7 @@ spec:
     const loose = join(await workDir("loose"), "auth.json");
     writeFileSync(loose, "{}");
     chmodSync(loose, 0o644);
-    const config = loadConfig({ env: {}, sets: ["wfm.url=https://wfm.example", `dataDir=${await workDir("data2")}`, `registries.authFile=${loose}`] });
+    const config = loadConfig({ env: {}, sets: ["wfm.profile=v1", "wfm.url=https://wfm.example", `dataDir=${await workDir("data2")}`, `registries.authFile=${loose}`] });
     const problems = configFileProblems(config);
     expect(problems.map((p) => [p.code, p.key])).toEqual([["CONFIG_INVALID", "registries.authFile"]]);
     expect(problems[0]!.message).toContain("chmod 600");

@@ -22,7 +22,7 @@ export function removeTempDirs(): void {
 
 /** A validated config, as loadConfig would give it, with `sets` (key=value) applied. */
 export function testConfig(sets: string[] = []): Config {
-  return loadConfig({ env: {}, sets: ["wfm.url=https://wfm.example.com", ...sets] });
+  return loadConfig({ env: {}, sets: ["wfm.profile=v1", "wfm.url=https://wfm.example.com", ...sets] });
 }
 
 export interface CapturedLog {

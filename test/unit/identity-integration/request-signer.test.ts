@@ -29,7 +29,7 @@ describe("request signer (docs/protocol.md §2)", () => {
     const { added, result } = await sendAndVerify(() => "client-7", { method: "POST", body: '{"a":1}' }, "client-7");
     expect(result).toMatchObject({ ok: true, keyId: "client-7" });
     expect(added["content-digest"]).toMatch(/^sha-256=:[A-Za-z0-9+/]+=*:$/);
-    expect(added["signature-input"]).toMatch(/^sig1=\("@method" "@target-uri" "content-digest"\);created=\d+;keyid="client-7"$/);
+    expect(added["signature-input"]).toMatch(/^sig1=\("@method" "@target-uri" "content-digest"\);created=\d+;keyid="client-7";alg="ecdsa-p256-sha256"$/);
     expect(added.signature).toMatch(/^sig1=:[A-Za-z0-9+/]+=*:$/);
   });
 

@@ -216,26 +216,27 @@ describe("backoff", () => {
     expect(sender.state.nextAttemptAtMs).toBeUndefined();
   });
 
-  test("429 and 503 with Retry-After in seconds: honoured, and capped at the policy's maximum", async () => {
+  test("429 and 503 with Retry-After in seconds: honoured, beyond the policy's maximum too (rc.3: MUST NOT retry before it elapses), up to a day", async () => {
     journal("a");
     wfm.then(status(429, { "retry-after": "7" }), status(503, { "retry-after": "86400" }));
     expectDelay(await drainDelay(), 7_000);
     expect(sender.state.lastError?.code).toBe("WFM_HTTP_ERROR");
-    expectDelay(await drainDelay(), POLICY.capMs);
+    expectDelay(await drainDelay(), 86_400_000);
   });
 
-  test("Retry-After as an HTTP-date: honoured, and capped", async () => {
+  test("Retry-After as an HTTP-date: honoured, up to a day", async () => {
     journal("a");
     // HTTP-dates have whole seconds: the delay is that date less the wall time the answer was read at.
     const in45s = new Date(Math.ceil((Date.now() + 45_000) / 1000) * 1000);
-    wfm.then(status(503, { "retry-after": in45s.toUTCString() }), status(503, { "retry-after": new Date(Date.now() + 86_400_000).toUTCString() }));
+    wfm.then(status(503, { "retry-after": in45s.toUTCString() }), status(503, { "retry-after": new Date(Date.now() + 3 * 86_400_000).toUTCString() }));
     const wall0 = Date.now();
     const range = await drainDelay();
     const wall1 = Date.now();
     // The delay lies between (date - wall1) and (date - wall0); the bracket above already holds the monotonic side.
     expect(range.hi).toBeGreaterThanOrEqual(in45s.getTime() - wall1 - 1);
     expect(range.lo).toBeLessThanOrEqual(in45s.getTime() - wall0 + 1);
-    expectDelay(await drainDelay(), POLICY.capMs);
+    // Three days is taken as a mistake, not an instruction: a day at most (MAX_SERVER_DELAY_MS).
+    expectDelay(await drainDelay(), 86_400_000);
   });
 
   test("problem+json hints: retryAfterSeconds, backoffStrategy fixed, the title and detail in the error", async () => {
