@@ -20,6 +20,8 @@ import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { DesiredStateSync, type PollOutcome } from "../sync/desired-state-sync.ts";
 import { after, every, type Timer } from "../util/timer.ts";
+import { collectDevice } from "../capabilities/collect.ts";
+import type { ConstraintDevice } from "../deployment/constraints.ts";
 import { Activity } from "./activity.ts";
 import type { ClockOffset } from "./clock-offset.ts";
 import type { PullProgress } from "./pull-progress.ts";
@@ -41,7 +43,7 @@ export interface AgentDeps {
   /** Fed by the client's Date headers. */
   clockOffset: ClockOffset;
   /** The profile's identity: which client this is, and its background tasks. */
-  session?: Pick<WfmSession, "clientId" | "describe" | "tasks">;
+  session?: Pick<WfmSession, "clientId" | "describe" | "tasks" | "statusFormat" | "deviceId" | "close">;
   /** Package pulls under way, written by the resolver. */
   pulls?: PullProgress;
   random?: () => number;
@@ -87,8 +89,23 @@ export class Agent {
       rollback: config.reconcile.rollback,
       workDir: (id) => deploymentWorkDir(config.dataDir, id),
       onReport: () => this.sender.wake(),
+      statusFormat: d.session?.statusFormat,
+      placement: () => this.devicePlacement(),
     });
     this.sync = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
+  }
+
+  /** What this device is, for deployments naming a device or constraints: collected once, kept for ten minutes. */
+  private placementCache: { atMs: number; value: Promise<ConstraintDevice> } | undefined;
+  private devicePlacement(): Promise<ConstraintDevice> {
+    const now = performance.now();
+    if (!this.placementCache || now - this.placementCache.atMs > 10 * 60_000) {
+      const value = collectDevice(this.d.config, this.d.runtime).then((description) => ({ deviceId: this.d.session?.deviceId ?? this.d.config.device.id ?? "", description }));
+      // A failed collection is not kept: the next deployment asks again.
+      value.catch(() => (this.placementCache = undefined));
+      this.placementCache = { atMs: now, value };
+    }
+    return this.placementCache.value;
   }
 
   get runtime(): RuntimeAdapter {
@@ -197,7 +214,12 @@ export class Agent {
       }
       if (this.quietReason) this.d.log.info({ after: this.quietReason }, "polling resumes");
       this.quietReason = undefined;
-      void this.queue.run(() => this.pollOnce()).finally(() => this.schedulePoll(interval));
+      void this.queue
+        .run(() => this.pollOnce())
+        .then(
+          (result) => this.schedulePoll(Math.max(interval, retryAfterOf(result))),
+          () => this.schedulePoll(interval),
+        );
     });
   }
 
@@ -256,6 +278,11 @@ export class Agent {
     const late = new Promise<void>((resolve) => (waited = after(TASK_STOP_WAIT_MS, resolve)));
     await Promise.race([Promise.allSettled(this.tasks), late]);
     waited?.cancel();
+    try {
+      this.d.session?.close?.();
+    } catch {
+      // a session that cannot close its pools loses them with the process
+    }
     this.store.close();
   }
 }
@@ -268,4 +295,10 @@ export class Agent {
 export function deploymentWorkDir(dataDir: string, id: string): string {
   if (!isSafeDeploymentId(id)) throw new AgentError("DEPLOYMENT_INVALID", `deployment id ${JSON.stringify(id)} is not a safe path segment; refusing to use it as a directory`);
   return join(dataDir, "deployments", id);
+}
+
+/** A WFM that said when to come back (Retry-After on the manifest) is not asked before then, within a day. */
+function retryAfterOf(result: PollOutcome): number {
+  const ms = "error" in result ? (result.error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs : undefined;
+  return typeof ms === "number" && Number.isFinite(ms) && ms > 0 ? Math.min(ms, 24 * 3600_000) : 0;
 }

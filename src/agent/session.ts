@@ -7,6 +7,7 @@
  */
 import type { BackgroundTask } from "./tasks.ts";
 import type { Config } from "../config/schema.ts";
+import type { StatusFormat } from "../protocol/status-manifest.ts";
 import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn } from "../protocol/wfm-client.ts";
 
@@ -24,6 +25,8 @@ export interface WfmSession {
   readonly profile: "v1" | "rc3";
   /** The device id (capabilities, status bodies). */
   readonly deviceId: string;
+  /** How this profile frames a status report (v1: the apiVersion/kind envelope; rc3: bare, with the deviceId). */
+  readonly statusFormat?: StatusFormat;
   /** The configuration as the session settled it (v1: wfm.caFile may point at the trust-on-first-use CA). */
   readonly config: Config;
   /** Every WFM request goes through this fetch: v1 server TLS with the CA read once; rc3 mutual TLS with the current SVID and bundle. */
@@ -35,4 +38,6 @@ export interface WfmSession {
   /** Onboarding, capabilities, SVID rotation, trust refresh: started and stopped by the Agent. */
   readonly tasks: readonly BackgroundTask[];
   describe(): IdentityView;
+  /** Releases what the session holds (rc3: its pooled mTLS connections). Called when the Agent stops. */
+  close?(): void;
 }

@@ -25,6 +25,7 @@ import { ensureTrustedCa } from "../onboarding/trust-on-first-use.ts";
 import type { Platform } from "../platform/types.ts";
 import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn, WfmClient } from "../protocol/wfm-client.ts";
+import { V1_STATUS_FORMAT } from "../protocol/status-manifest.ts";
 import type { IdentityView, WfmSession } from "../agent/session.ts";
 
 export const CAPABILITIES_CHECK_INTERVAL_MS = 10 * 60_000;
@@ -182,6 +183,7 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
   return {
     profile: "v1",
     deviceId,
+    statusFormat: V1_STATUS_FORMAT,
     config,
     fetch: (url, init) => platform.fetch(url, init, tls),
     signer,

@@ -18,7 +18,7 @@
  */
 import type { AppliedDeployment } from "../model/applied.ts";
 import { type ComponentStatus, type DeploymentState, overallState, sameStatus, type StatusError } from "../model/states.ts";
-import { buildStatusManifest } from "../protocol/status-manifest.ts";
+import { buildStatusManifest, type StatusFormat } from "../protocol/status-manifest.ts";
 
 /** Which version of which deployment an event is about. */
 export interface Subject {
@@ -61,14 +61,18 @@ export function attemptOf(previous: AppliedDeployment | undefined, action: strin
   return action === "retry" || action === "repair" ? (previous?.attempts ?? 0) + 1 : 0;
 }
 
-export function transition(previous: AppliedDeployment | undefined, subject: Subject, event: LifecycleEvent): Change | undefined {
+/**
+ * `format` is the profile's frame for the report (docs/protocol.md §6): v1's
+ * apiVersion/kind envelope by default, rc3's bare body with the deviceId.
+ */
+export function transition(previous: AppliedDeployment | undefined, subject: Subject, event: LifecycleEvent, format?: StatusFormat): Change | undefined {
   if (event.kind === "removed") {
     const components = (previous?.components ?? []).map((c) => ({ name: c.name, state: "removed" as const }));
     return {
       deploymentId: subject.id,
       next: null,
       state: "removed",
-      report: buildStatusManifest({ deploymentId: subject.id, manifestVersion: subject.manifestVersion, components, state: "removed" }),
+      report: buildStatusManifest({ deploymentId: subject.id, manifestVersion: subject.manifestVersion, components, state: "removed" }, format),
     };
   }
   const { components, state, error, wanted, attempts, good } = rulesFor(previous, event);
@@ -96,7 +100,7 @@ export function transition(previous: AppliedDeployment | undefined, subject: Sub
     next,
     state,
     error,
-    report: buildStatusManifest({ deploymentId: subject.id, manifestVersion: subject.manifestVersion, components, state, error }),
+    report: buildStatusManifest({ deploymentId: subject.id, manifestVersion: subject.manifestVersion, components, state, error }, format),
   };
 }
 

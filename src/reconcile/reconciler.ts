@@ -10,6 +10,8 @@ import { AgentError, asAgentError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
 import type { DesiredDeployment } from "../model/desired.ts";
 import type { DeploymentState, StatusError } from "../model/states.ts";
+import type { StatusFormat } from "../protocol/status-manifest.ts";
+import type { ConstraintDevice } from "../deployment/constraints.ts";
 import type { StateStore } from "../store/state-store.ts";
 import type { ComponentResolver } from "./component-resolver.ts";
 import type { ExecutorContext, ExecutorResult } from "./executors/context.ts";
@@ -31,6 +33,10 @@ export interface ReconcilerOptions {
   /** Called after each journaled change, so the sender can wake up. */
   onReport?: () => void;
   backoff?: RetryBackoff;
+  /** The profile's report frame (docs/protocol.md §6); v1's by default. */
+  statusFormat?: StatusFormat;
+  /** What this device is, for rc3 deployments that name a device or constraints. */
+  placement?: () => Promise<ConstraintDevice>;
 }
 
 export interface StepOutcome {
@@ -79,7 +85,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.backoff = o.backoff ?? new RetryBackoff();
-    this.recorder = new Recorder(o.store, o.onReport);
+    this.recorder = new Recorder(o.store, o.onReport, o.statusFormat);
   }
 
   /** One pass towards `desired`. Stops early (steps left undone) when the signal aborts. */
@@ -127,7 +133,7 @@ export class Reconciler {
     const started = performance.now();
     const log = this.o.log.child({ deploymentId: step.deploymentId, action: step.action });
     log.info({ reason: step.reason }, "reconcile step");
-    const ctx: ExecutorContext = { store: this.o.store, runtime: this.o.runtime, resolve: this.o.resolve, recorder: this.recorder, log: this.o.log, rollback: this.o.rollback, workDir: this.o.workDir, signal };
+    const ctx: ExecutorContext = { store: this.o.store, runtime: this.o.runtime, resolve: this.o.resolve, recorder: this.recorder, log: this.o.log, rollback: this.o.rollback, workDir: this.o.workDir, signal, placement: this.o.placement };
     let result: ExecutorResult;
     try {
       result = await EXECUTORS[step.action](step, desired, manifestVersion, ctx);

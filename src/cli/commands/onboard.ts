@@ -56,6 +56,12 @@ approval, certificate refused, WFM unreachable), 3 invalid configuration.`,
       return EXIT.FAILURE;
     }
     try {
+      if (foundation.session.profile === "rc3") {
+        // rc3 identifies the device by its provisioned SVID on every request: there is no onboarding call.
+        console.error(`profile rc3 has no onboarding: this device is ${foundation.session.describe().id} (from identity.certFile)`);
+        console.log(foundation.session.clientId() ?? "");
+        return EXIT.OK;
+      }
       const session = foundation.session as V1Session;
       const stored = session.clientId();
       if (stored) {

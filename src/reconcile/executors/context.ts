@@ -6,6 +6,7 @@ import type { DeploymentState } from "../../model/states.ts";
 import type { StateStore } from "../../store/state-store.ts";
 import type { ComponentResolver } from "../component-resolver.ts";
 import type { Recorder } from "../recorder.ts";
+import type { ConstraintDevice } from "../../deployment/constraints.ts";
 
 export interface ExecutorContext {
   store: StateStore;
@@ -17,6 +18,8 @@ export interface ExecutorContext {
   rollback: boolean;
   workDir: (deploymentId: string) => string;
   signal: AbortSignal;
+  /** What this device is, for deployments that name a device or constraints (rc3); absent: not checked. */
+  placement?: () => Promise<ConstraintDevice>;
 }
 
 export interface ExecutorResult {

@@ -16,6 +16,7 @@ import type { Step } from "../plan.ts";
 import type { ExecutorContext, ExecutorResult } from "./context.ts";
 import { removeLeftovers } from "./leftovers.ts";
 import { whyUnsupported } from "./profile-check.ts";
+import { deploymentPlacementProblem } from "../../deployment/constraints.ts";
 import { rollBack } from "./rollback.ts";
 
 export async function install(step: Step, desired: DesiredDeployment, manifestVersion: bigint, ctx: ExecutorContext): Promise<ExecutorResult> {
@@ -38,6 +39,15 @@ export async function install(step: Step, desired: DesiredDeployment, manifestVe
     for (const c of components) Object.assign(c, { state: "failed", error: { ...unsupported, source: c.name } });
     return { state: ctx.recorder.record(subject, { kind: "failed", components, error: unsupported, attempts }), error: unsupported };
   }
+  // rc3: a deployment for another device, or one whose deviceConstraints this device can never meet.
+  if (ctx.placement && (dep.deviceId !== undefined || dep.deviceConstraints !== undefined)) {
+    const misplaced = deploymentPlacementProblem(dep, await ctx.placement());
+    if (misplaced) {
+      for (const c of components) Object.assign(c, { state: "failed", error: { ...misplaced, source: c.name } });
+      return { state: ctx.recorder.record(subject, { kind: "failed", components, error: misplaced, attempts }), error: misplaced };
+    }
+  }
+
 
   const failure = await applyComponents(dep, components, subject, attempts, ctx);
   if (!failure) {
