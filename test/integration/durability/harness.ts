@@ -24,7 +24,12 @@ export interface Fleet {
 
 export const depId = (i: number) => `dep-${String(i).padStart(3, "0")}`;
 
-export function yamlFor(i: number, value: string): string {
+/** The Margo profile a fleet speaks: v1 (http, signatures) or rc3 (mutual TLS with a client SVID the dev WFM mints). */
+export type Profile = "v1" | "rc3";
+
+/** v1 names its package by URL (rc.2); rc3 as an OCI artifact of the dev WFM's own endpoint. */
+export function yamlFor(i: number, value: string, profile: Profile = "v1"): string {
+  const pkg = profile === "rc3" ? `repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0"` : `packageLocation: "{{WFM_URL}}/packages/app/compose.yaml"`;
   return `apiVersion: application.margo.org/v1alpha1
 kind: ApplicationDeployment
 metadata:
@@ -35,7 +40,7 @@ spec:
     type: compose
     components:
       - name: app
-        properties: {packageLocation: "{{WFM_URL}}/packages/app/compose.yaml", wait: true, timeout: 30s}
+        properties: {${pkg}, wait: true, timeout: 30s}
   parameters:
     v:
       value: "${value}"
@@ -43,23 +48,39 @@ spec:
 `;
 }
 
-export async function startFleet(n: number, faults: Parameters<StartedDevWfm["setFaults"]>[0] = {}): Promise<Fleet> {
+export async function startFleet(n: number, faults: Parameters<StartedDevWfm["setFaults"]>[0] = {}, profile: Profile = "v1"): Promise<Fleet> {
   const root = mkdtempSync(join(tmpdir(), "fleet-"));
   const dir = join(root, "wfm");
   mkdirSync(join(dir, "packages/app"), { recursive: true });
   writeFileSync(join(dir, "packages/app/compose.yaml"), "services:\n  app:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: \"${VALUE}\"}\n");
-  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${depId(i)}.yaml`), yamlFor(i, "v1"));
-  const wfm = await startDevWfm({ dir, log: silentLogger, listen: "127.0.0.1:0", faults, stateFile: join(root, "wfm-state.json") });
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${depId(i)}.yaml`), yamlFor(i, "v1", profile));
+  const wfm =
+    profile === "rc3"
+      ? await startDevWfm({ dir, log: silentLogger, listen: "127.0.0.1:0", faults, profile: "rc3", stateDir: join(root, "wfm-state") })
+      : await startDevWfm({ dir, log: silentLogger, listen: "127.0.0.1:0", faults, stateFile: join(root, "wfm-state.json") });
   const dataDir = join(root, "agent");
   const configFile = join(root, "agent.yaml");
+  let identity: string[];
+  if (profile === "rc3") {
+    // The device's SVID, minted by the dev WFM's CA, and the bundle it verifies the WFM with.
+    const svid = await wfm.rc3!.issueClient("device-1", join(root, "svid"));
+    const host = new URL(wfm.url).host;
+    identity = [
+      "  profile: rc3",
+      `  url: ${wfm.url}`,
+      `  caFile: ${svid.bundleFile}`,
+      "  requestTimeout: 5s",
+      `identity: {certFile: ${svid.certFile}, keyFile: ${svid.keyFile}}`,
+      `registries: {caFiles: {"${host}": ${svid.bundleFile}}}`,
+    ];
+  } else {
+    identity = ["  profile: v1", `  url: ${wfm.url}`, "  allowInsecureHttp: true", "  requestTimeout: 5s"];
+  }
   writeFileSync(
     configFile,
     [
       "wfm:",
-      "  profile: v1", // the default is rc3 (issue 12); this is a v1 WFM
-      `  url: ${wfm.url}`,
-      "  allowInsecureHttp: true",
-      "  requestTimeout: 5s",
+      ...identity,
       `dataDir: ${dataDir}`,
       "runtime: simulated",
       "poll: {interval: 300ms, jitter: 0}",

@@ -15,9 +15,9 @@ import { depId, type Fleet, killAgent, random, received, recorded, sleep, startA
 
 const N = 20;
 const KILLS = 32;
-let fleet: Fleet | undefined;
+const fleets: Fleet[] = [];
 afterAll(async () => {
-  if (fleet) {
+  for (const fleet of fleets) {
     await stopAgent(fleet);
     await fleet.wfm.stop();
   }
@@ -56,14 +56,15 @@ function checkInvariants(f: Fleet): void {
   );
 }
 
-test(`${KILLS} SIGKILLs during reconcile and delivery leave a sound database and lose no report`, async () => {
-  const f = (fleet = await startFleet(N, { status: { code: 503, retryAfter: 1 } }));
+for (const profile of ["v1", "rc3"] as const) test(`${profile}: ${KILLS} SIGKILLs during reconcile and delivery leave a sound database and lose no report`, async () => {
+  const f = await startFleet(N, { status: { code: 503, retryAfter: 1 } }, profile);
+  fleets.push(f);
   for (let k = 0; k < KILLS; k++) {
     startAgent(f);
     // Keep it busy: the desired state changes and the WFM flaps between refusing and accepting.
-    if (k % 4 === 1) for (let i = 0; i < N; i += 3) writeFileSync(join(f.dir, `${depId(i)}.yaml`), yamlFor(i, `k${k}`));
+    if (k % 4 === 1) for (let i = 0; i < N; i += 3) writeFileSync(join(f.dir, `${depId(i)}.yaml`), yamlFor(i, `k${k}`, profile));
     if (k === 10) for (let i = N - 4; i < N; i++) rmSync(join(f.dir, `${depId(i)}.yaml`));
-    if (k === 20) for (let i = N - 4; i < N; i++) writeFileSync(join(f.dir, `${depId(i)}.yaml`), yamlFor(i, "back"));
+    if (k === 20) for (let i = N - 4; i < N; i++) writeFileSync(join(f.dir, `${depId(i)}.yaml`), yamlFor(i, "back", profile));
     f.wfm.setFaults({ status: k % 3 === 0 ? "ok" : { code: 503, retryAfter: 1 } });
     await sleep(random(50, 700));
     await killAgent(f);
@@ -89,5 +90,5 @@ test(`${KILLS} SIGKILLs during reconcile and delivery leave a sound database and
     expect({ id, states: byDeployment.get(id)!.map((r) => r.state) }).toEqual({ id, states: history.get(id)! });
   }
   expect(redeliveries).toBeLessThanOrEqual(f.kills * 32);
-  console.log(`kill loop: ${f.kills} SIGKILLs, ${f.wfm.reports().length} reports received, ${redeliveries} re-deliveries after interrupted acknowledgements`);
+  console.log(`kill loop (${profile}): ${f.kills} SIGKILLs, ${f.wfm.reports().length} reports received, ${redeliveries} re-deliveries after interrupted acknowledgements`);
 }, 180_000);

@@ -10,20 +10,21 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { assertValid } from "../../support/openapi.ts";
+import { assertValid, assertValidRc3 } from "../../support/openapi.ts";
 import { depId, type Fleet, killAgent, random, received, recorded, sleep, startAgent, startFleet, stopAgent, waitFor, withDb, yamlFor } from "./harness.ts";
 
 const N = 50;
-let fleet: Fleet | undefined;
+const fleets: Fleet[] = [];
 afterAll(async () => {
-  if (fleet) {
+  for (const fleet of fleets) {
     await stopAgent(fleet);
     await fleet.wfm.stop();
   }
 });
 
-test("every transition of 50 deployments reaches the WFM in order across an outage and SIGKILLs", async () => {
-  const f = (fleet = await startFleet(N, { status: "down" }));
+for (const profile of ["v1", "rc3"] as const) test(`${profile}: every transition of 50 deployments reaches the WFM in order across an outage and SIGKILLs`, async () => {
+  const f = await startFleet(N, { status: "down" }, profile);
+  fleets.push(f);
   startAgent(f);
   await sleep(random(300, 900));
   for (let k = 0; k < 3; k++) {
@@ -32,7 +33,7 @@ test("every transition of 50 deployments reaches the WFM in order across an outa
     await sleep(random(200, 1200));
   }
   // The desired state changes during the outage: 20 updated, 10 removed.
-  for (let i = 0; i < 20; i++) writeFileSync(join(f.dir, `${depId(i)}.yaml`), yamlFor(i, "v2"));
+  for (let i = 0; i < 20; i++) writeFileSync(join(f.dir, `${depId(i)}.yaml`), yamlFor(i, "v2", profile));
   for (let i = 40; i < N; i++) rmSync(join(f.dir, `${depId(i)}.yaml`));
   f.wfm.setFaults({ status: { code: 503, retryAfter: 1 } });
   for (let k = 0; k < 3; k++) {
@@ -76,9 +77,11 @@ test("every transition of 50 deployments reaches the WFM in order across an outa
     if (i < 40) expect(byDeployment.get(id)).toBeDefined();
     if (i < 20) expect(JSON.parse(byDeployment.get(id)!.at(-1)!.body).adoptedManifestVersion).toBeGreaterThanOrEqual(2);
   }
-  // Every body the WFM received is a valid rc.2 DeploymentStatusManifest, and so are the capabilities.
-  for (const r of f.wfm.reports()) assertValid("DeploymentStatusManifest", r.body);
-  for (const c of f.wfm.capabilities()) assertValid("DeviceCapabilitiesManifest", c.body);
+  // Every body the WFM received is a valid DeploymentStatusManifest of its profile's OpenAPI, and so are the capabilities.
+  const valid = profile === "rc3" ? assertValidRc3 : assertValid;
+  for (const r of f.wfm.reports()) valid("DeploymentStatusManifest", r.body);
+  for (const c of f.wfm.capabilities()) valid("DeviceCapabilitiesManifest", c.body);
+  if (profile === "rc3") for (const r of f.wfm.reports()) expect(Object.keys(r.body as object)).not.toContain("apiVersion");
   expect(f.wfm.capabilities().length).toBeGreaterThan(0);
   // Re-delivery happens only when a kill interrupted an acknowledgement: at most one batch per kill.
   expect(redeliveries).toBeLessThanOrEqual(f.kills * 32);
@@ -86,5 +89,5 @@ test("every transition of 50 deployments reaches the WFM in order across an outa
   const engine = JSON.parse(await Bun.file(join(f.dataDir, "simulated-engine.json")).text()) as { deploymentId: string; env: Record<string, string> }[];
   expect(engine.map((c) => c.deploymentId).sort()).toEqual(Array.from({ length: 40 }, (_, i) => depId(i)));
   for (const c of engine) expect(c.env.VALUE).toBe(Number(c.deploymentId.slice(4)) < 20 ? "v2" : "v1");
-  console.log(`outage test: ${f.kills} SIGKILLs, ${f.wfm.reports().length} reports received, ${redeliveries} re-deliveries after interrupted acknowledgements`);
+  console.log(`outage test (${profile}): ${f.kills} SIGKILLs, ${f.wfm.reports().length} reports received, ${redeliveries} re-deliveries after interrupted acknowledgements`);
 }, 150_000);
