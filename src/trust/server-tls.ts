@@ -19,6 +19,7 @@
  * Which clients are accepted beyond that (the accepted-client policy) is the
  * handler's decision, from `peer.spiffeId`.
  */
+import { peerDer, readBody, toRequest, writeResponse } from "./http-bridge.ts";
 import { createHash, X509Certificate } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -118,57 +119,9 @@ function secureContextOptions(material: ServerTlsMaterial) {
 
 const NOT_AUTHORIZED = "https://docs.margo.org/specification/problem-types#not-authorized";
 
-function peerDer(socket: TLSSocket): Uint8Array | undefined {
-  const x509 = (socket as TLSSocket & { getPeerX509Certificate?: () => X509Certificate | undefined }).getPeerX509Certificate?.();
-  if (x509) return new Uint8Array(x509.raw);
-  const raw = socket.getPeerCertificate()?.raw;
-  return raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
-}
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | "too-large"> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) return "too-large";
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
-function toRequest(req: IncomingMessage, body: Buffer | undefined, fallbackHost: string): Request {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  let url: URL;
-  try {
-    url = new URL(req.url ?? "/", `https://${req.headers.host ?? fallbackHost}`);
-  } catch {
-    url = new URL(req.url ?? "/", `https://${fallbackHost}`);
-  }
-  return new Request(url.href, { method: req.method, headers, body: body && body.length > 0 ? new Uint8Array(body) : undefined });
-}
 
-async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => {
-    if (name !== "set-cookie") headers[name] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) headers["set-cookie"] = cookies;
-  res.writeHead(response.status, headers);
-  if (head || response.body === null) {
-    await response.body?.cancel().catch(() => {});
-    res.end();
-    return;
-  }
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
-  }
-  res.end();
-}
 
 /** Starts the mTLS server. Resolves once it listens. */
 export async function serveMtls(handler: MtlsHandler, opts: MtlsServerOptions): Promise<MtlsServer> {

@@ -3,6 +3,7 @@
  * produce (wrong digests, evil bundles, foreign URLs). Still a real HTTP
  * server: the agent talks to it over loopback like to any WFM.
  */
+import { writeTarGz } from "../../src/archive/index.ts";
 import { sha256Digest } from "../../src/protocol/digest.ts";
 
 export interface FakeWfm {
@@ -66,4 +67,23 @@ spec:
       - name: web
         properties: {packageLocation: "${packageUrl}", wait: true, timeout: 30s}
 ${extra}`;
+}
+
+/**
+ * Publishes `yamls` (deployment id → ApplicationDeployment text) as manifest
+ * `version`: each YAML at its content address and a bundle holding them all,
+ * as a WFM serves them.
+ */
+export function publishManifest(wfm: FakeWfm, version: number, yamls: Record<string, string>, clientId = "test-device"): void {
+  const base = `/api/v1/clients/${clientId}`;
+  const deployments = Object.entries(yamls).map(([id, yaml]) => {
+    const url = `${base}/deployments/${id}/${sha256Digest(yaml)}`;
+    wfm.set(url, yaml, "application/yaml");
+    return { deploymentId: id, digest: sha256Digest(yaml), sizeBytes: yaml.length, url };
+  });
+  const bundle = writeTarGz(Object.entries(yamls).map(([id, yaml]) => ({ path: `${id}.yaml`, data: new TextEncoder().encode(yaml) })));
+  const url = `${base}/bundles/${sha256Digest(bundle)}`;
+  wfm.set(url, bundle, "application/vnd.margo.bundle.v1+tar+gzip");
+  const ref = deployments.length ? { mediaType: "application/vnd.margo.bundle.v1+tar+gzip", digest: sha256Digest(bundle), sizeBytes: bundle.length, url } : null;
+  wfm.setManifest(JSON.stringify({ manifestVersion: version, bundle: ref, deployments }));
 }

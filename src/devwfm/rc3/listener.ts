@@ -13,6 +13,7 @@
  * form by checkClientCertificate from src/trust. Which paths need a client is
  * decided in one place, rc3/guard.ts.
  */
+import { peerDer, readBody, toRequest, writeResponse } from "../../trust/http-bridge.ts";
 import { createHash, X509Certificate } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -57,12 +58,6 @@ export interface Rc3Listener {
   stop(): Promise<void>;
 }
 
-function peerDer(socket: TLSSocket): Uint8Array | undefined {
-  const x509 = (socket as TLSSocket & { getPeerX509Certificate?: () => X509Certificate | undefined }).getPeerX509Certificate?.();
-  if (x509) return new Uint8Array(x509.raw);
-  const raw = socket.getPeerCertificate()?.raw;
-  return raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
-}
 
 function callerOfSocket(socket: TLSSocket, wfm: MargoWfmId): Caller {
   const address = socket.remoteAddress ?? null;
@@ -87,45 +82,8 @@ function callerOfSocket(socket: TLSSocket, wfm: MargoWfmId): Caller {
   };
 }
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | "too-large"> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) return "too-large";
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
-function toRequest(req: IncomingMessage, body: Buffer | undefined, host: string): Request {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  // The URL's authority is ours, not the client's Host header: nothing derives trust from it, but
-  // {{WFM_URL}} falls back to the request origin when no base URL is set.
-  const url = new URL(req.url ?? "/", `https://${host}`);
-  return new Request(url.href, { method: req.method, headers, body: body && body.length > 0 ? new Uint8Array(body) : undefined });
-}
 
-async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => {
-    if (name !== "set-cookie") headers[name] = value;
-  });
-  res.writeHead(response.status, headers);
-  if (head || response.body === null) {
-    await response.body?.cancel().catch(() => {});
-    res.end();
-    return;
-  }
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
-  }
-  res.end();
-}
 
 export async function listenRc3(handler: (req: Request) => Response | Promise<Response>, opts: Rc3ListenOptions): Promise<Rc3Listener> {
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
@@ -145,7 +103,9 @@ export async function listenRc3(handler: (req: Request) => Response | Promise<Re
         req.socket.destroy();
         return;
       }
-      const request = toRequest(req, body, host());
+      // The URL's authority is ours, not the client's Host header: nothing derives trust from it, but
+      // {{WFM_URL}} falls back to the request origin when no base URL is set.
+      const request = toRequest(req, body, host(), false);
       callers.set(request, caller);
       const response = await handler(request);
       if (response.headers.has(DROP_CONNECTION_HEADER)) {

@@ -11,12 +11,9 @@ import { defaultBaseEnv } from "../../../runtimes/shared/compose-adapter.ts";
 import type { RuntimeAdapter } from "../../../runtimes/types.ts";
 import { createUnsupportedRuntime } from "../../../runtimes/unsupported/index.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { writeTarGz } from "../../../src/archive/index.ts";
-import { sha256Digest } from "../../../src/protocol/digest.ts";
 import { makeAgent } from "../../support/agent-harness.ts";
-import { deploymentYaml, type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
+import { deploymentYaml, type FakeWfm, publishManifest, startFakeWfm } from "../../support/fake-wfm.ts";
 
-const CLIENT = "/api/v1/clients/test-device";
 let wfm: FakeWfm;
 beforeAll(() => {
   wfm = startFakeWfm();
@@ -24,21 +21,10 @@ beforeAll(() => {
 });
 afterAll(() => wfm.stop());
 
-function serve(v: number, yamls: Record<string, string>) {
-  const deployments = Object.entries(yamls).map(([id, yaml]) => {
-    const url = `${CLIENT}/deployments/${id}/${sha256Digest(yaml)}`;
-    wfm.set(url, yaml, "application/yaml");
-    return { deploymentId: id, digest: sha256Digest(yaml), sizeBytes: yaml.length, url };
-  });
-  const bundle = writeTarGz(Object.entries(yamls).map(([id, yaml]) => ({ path: `${id}.yaml`, data: new TextEncoder().encode(yaml) })));
-  const url = `${CLIENT}/bundles/${sha256Digest(bundle)}`;
-  wfm.set(url, bundle, "application/vnd.margo.bundle.v1+tar+gzip");
-  wfm.setManifest(JSON.stringify({ manifestVersion: v, bundle: { mediaType: "application/vnd.margo.bundle.v1+tar+gzip", digest: sha256Digest(bundle), sizeBytes: bundle.length, url }, deployments }));
-}
 
 async function failureCodes(runtime: RuntimeAdapter): Promise<Record<string, string | undefined>> {
   const h = makeAgent({ wfmUrl: wfm.url, runtime });
-  serve(1, {
+  publishManifest(wfm, 1, {
     "dep-compose": deploymentYaml("dep-compose", `${wfm.url}/pkg/compose.yaml`),
     "dep-helm": deploymentYaml("dep-helm", `${wfm.url}/pkg/compose.yaml`).replace("type: compose", "type: helm.v3"),
   });

@@ -14,15 +14,12 @@ import { configFileProblems } from "../../../src/config/files.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import type { Deployment } from "../../../src/model/deployment.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { sha256Digest } from "../../../src/protocol/digest.ts";
-import { writeTarGz } from "../../../src/archive/index.ts";
 import type { SimulatedRuntime } from "../../../runtimes/simulated/index.ts";
 import { drained, makeAgent } from "../../support/agent-harness.ts";
-import { startFakeWfm, type FakeWfm } from "../../support/fake-wfm.ts";
+import { publishManifest, startFakeWfm, type FakeWfm } from "../../support/fake-wfm.ts";
 import { type Pki, type RunningRegistry, describeWithRegistry, makePki, startRegistry } from "../../support/registry.ts";
 import { accessFor, cleanup, pushApp, transportFor, workDir } from "./fixture.ts";
 
-const CLIENT = "/api/v1/clients/test-device";
 const COMPOSE = 'services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: "${VALUE}"}\n';
 const USERS = { device: "s3cret-pass" };
 
@@ -69,21 +66,10 @@ spec:
 `;
   }
 
-  function serve(v: number, yamls: Record<string, string>) {
-    const deployments = Object.entries(yamls).map(([id, yaml]) => {
-      const url = `${CLIENT}/deployments/${id}/${sha256Digest(yaml)}`;
-      wfm.set(url, yaml, "application/yaml");
-      return { deploymentId: id, digest: sha256Digest(yaml), sizeBytes: yaml.length, url };
-    });
-    const bundle = writeTarGz(Object.entries(yamls).map(([id, yaml]) => ({ path: `${id}.yaml`, data: new TextEncoder().encode(yaml) })));
-    const url = `${CLIENT}/bundles/${sha256Digest(bundle)}`;
-    wfm.set(url, bundle, "application/vnd.margo.bundle.v1+tar+gzip");
-    wfm.setManifest(JSON.stringify({ manifestVersion: v, bundle: { mediaType: "application/vnd.margo.bundle.v1+tar+gzip", digest: sha256Digest(bundle), sizeBytes: bundle.length, url }, deployments }));
-  }
 
   test("installed from the registry with the auth file's credentials; then, registry down and the device wiped of its containers, re-installed from the cache", async () => {
     const h = makeAgent({ wfmUrl: wfm.url, sets: sets() });
-    serve(1, { "dep-oci": deployment("dep-oci") });
+    publishManifest(wfm, 1, { "dep-oci": deployment("dep-oci") });
     const r = await h.agent.sync.poll(new AbortController().signal);
     expect(r.outcome).toBe("applied");
     const row = h.agent.store.getDeployment("dep-oci");
@@ -105,7 +91,7 @@ spec:
 
   test("a revision that does not exist fails the deployment with ARTIFACT_NOT_FOUND; other deployments are unaffected", async () => {
     const h = makeAgent({ wfmUrl: wfm.url, sets: sets() });
-    serve(1, { "dep-good": deployment("dep-good"), "dep-ghost": deployment("dep-ghost", "9.9.9") });
+    publishManifest(wfm, 1, { "dep-good": deployment("dep-good"), "dep-ghost": deployment("dep-ghost", "9.9.9") });
     expect((await h.agent.sync.poll(new AbortController().signal)).outcome).toBe("applied");
     const states = Object.fromEntries(h.agent.store.listDeployments().map((d) => [d.id, [d.state, d.error?.code]]));
     expect(states).toEqual({ "dep-ghost": ["failed", "ARTIFACT_NOT_FOUND"], "dep-good": ["installed", undefined] });

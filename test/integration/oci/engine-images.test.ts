@@ -15,16 +15,13 @@ import { join } from "node:path";
 import { chooseRuntime } from "../../../src/bootstrap/choose-runtime.ts";
 import { loadConfig } from "../../../src/config/load.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { sha256Digest } from "../../../src/protocol/digest.ts";
-import { writeTarGz } from "../../../src/archive/index.ts";
 import { makeAgent } from "../../support/agent-harness.ts";
 import { describeWithEngine, engineStatus, type EngineName } from "../../support/engines.ts";
 import { cliOf, ensureTestImage, TEST_IMAGE } from "../../support/images.ts";
-import { startFakeWfm, type FakeWfm } from "../../support/fake-wfm.ts";
+import { publishManifest, startFakeWfm, type FakeWfm } from "../../support/fake-wfm.ts";
 import { type Pki, type RunningRegistry, describeWithRegistry, makePki, startRegistry } from "../../support/registry.ts";
 import { accessFor, cleanup, pushApp, transportFor, workDir } from "./fixture.ts";
 
-const CLIENT = "/api/v1/clients/test-device";
 const USERS = { device: "engine-s3cret" };
 const IMAGE_USERS = { puller: "image-s3cret" };
 const ENGINES = [["docker", await engineStatus("docker")], ["podman", await engineStatus("podman")]] as const;
@@ -65,14 +62,6 @@ describeWithRegistry("engine image pulls from a real registry with the agent's c
     await cleanup();
   });
 
-  function serve(v: number, id: string, yaml: string) {
-    const url = `${CLIENT}/deployments/${id}/${sha256Digest(yaml)}`;
-    wfm.set(url, yaml, "application/yaml");
-    const bundle = writeTarGz([{ path: `${id}.yaml`, data: new TextEncoder().encode(yaml) }]);
-    const burl = `${CLIENT}/bundles/${sha256Digest(bundle)}`;
-    wfm.set(burl, bundle, "application/vnd.margo.bundle.v1+tar+gzip");
-    wfm.setManifest(JSON.stringify({ manifestVersion: v, bundle: { mediaType: "application/vnd.margo.bundle.v1+tar+gzip", digest: sha256Digest(bundle), sizeBytes: bundle.length, url: burl }, deployments: [{ deploymentId: id, digest: sha256Digest(yaml), sizeBytes: yaml.length, url }] }));
-  }
 
   const deploymentYaml = (id: string, repo: string) => `apiVersion: application.margo.org/v1alpha1
 kind: ApplicationDeployment
@@ -118,11 +107,11 @@ spec:
         const config = loadConfig({ env: {}, sets: ["wfm.url=https://wfm.example", `dataDir=${dataDir}`, "packages.reserve=1MiB", ...sets] });
         const runtime = await chooseRuntime(config, bunPlatform);
         const h = makeAgent({ wfmUrl: wfm.url, dataDir, runtime, sets });
-        serve(1, id, deploymentYaml(id, repo));
+        publishManifest(wfm, 1, { [id]: deploymentYaml(id, repo) });
         expect((await h.agent.sync.poll(new AbortController().signal)).outcome).toBe("applied");
         const row = h.agent.store.getDeployment(id);
         const state = [row?.state, row?.error?.code];
-        wfm.setManifest(JSON.stringify({ manifestVersion: 2, bundle: null, deployments: [] }));
+        publishManifest(wfm, 2, {});
         await h.agent.sync.poll(new AbortController().signal);
         await h.agent.stop();
         return { state, message: row?.error?.message ?? "" };
