@@ -19,6 +19,7 @@ import { Reconciler } from "../reconcile/reconciler.ts";
 import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { DesiredStateSync, type PollOutcome } from "../sync/desired-state-sync.ts";
+import type { DesiredStateSource, SourceFactory } from "../sync/source.ts";
 import { after, every, type Timer } from "../util/timer.ts";
 import { Activity } from "./activity.ts";
 import type { ClockOffset } from "./clock-offset.ts";
@@ -42,6 +43,8 @@ export interface AgentDeps {
   /** The profile's identity: which client this is, and its background tasks. */
   session?: Pick<WfmSession, "clientId" | "describe" | "tasks">;
   random?: () => number;
+  /** The desired-state source when it is not the WFM's REST API (desiredState.source: git). */
+  source?: SourceFactory;
 }
 
 /** How long stop() waits for the background tasks to notice the stop signal. */
@@ -51,7 +54,7 @@ export class Agent {
   readonly store: StateStore;
   readonly client: WfmClient;
   readonly sender: StatusSender;
-  readonly sync: DesiredStateSync;
+  readonly sync: DesiredStateSource;
   private readonly startedAtMs = Date.now();
   private readonly activity = new Activity();
   private readonly queue = new SerialQueue();
@@ -85,7 +88,7 @@ export class Agent {
       workDir: (id) => deploymentWorkDir(config.dataDir, id),
       onReport: () => this.sender.wake(),
     });
-    this.sync = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
+    this.sync = d.source ? d.source({ store: this.store, reconciler, log }) : new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
   }
 
   get runtime(): RuntimeAdapter {
@@ -203,13 +206,15 @@ export class Agent {
     const durationMs = performance.now() - started;
     const error = "error" in result ? { code: result.error.code, message: result.error.message } : undefined;
     const reachedWfm = result.outcome !== "unreachable" && result.outcome !== "not-onboarded";
+    // A Git server answering says nothing of the WFM: the sender keeps its own backoff.
+    const wfmAnswered = reachedWfm && this.d.config.desiredState.source === "wfm";
     this.activity.polled({ atMs: Date.now(), outcome: result.outcome, error, durationMs }, reachedWfm);
     if (result.outcome === "applied") this.activity.reconciled(durationMs);
     if (result.outcome === "not-onboarded") {
       this.d.log.debug("not polling yet: waiting for onboarding");
     } else if (reachedWfm) {
       // The WFM answers: if reports were waiting out a backoff, try them now.
-      if (this.sender.state.failures > 0) this.sender.retryNow();
+      if (wfmAnswered && this.sender.state.failures > 0) this.sender.retryNow();
       else if (this.journal.hasPending()) this.sender.wake();
       if (result.outcome === "not-modified" || result.outcome === "still-rejected" || result.outcome === "retrying") await this.retryFailed();
     } else {

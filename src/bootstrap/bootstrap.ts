@@ -23,6 +23,7 @@ import { packageResolver } from "./resolve-components.ts";
 import type { WfmSession } from "../agent/session.ts";
 import { StartFailure } from "./start-failure.ts";
 import { createV1Session } from "./v1-session.ts";
+import { gitSourceFactory } from "../gitops/index.ts";
 
 export interface Foundation {
   /** The configuration as the session settled it. */
@@ -99,6 +100,7 @@ export async function buildAgent(f: Foundation, opts: { simulatedDelayMs?: numbe
   const runtime = await chooseRuntime(config, platform, { simulatedDelayMs: opts.simulatedDelayMs ?? 0 });
   const engine = await runtime.engineInfo();
   log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
+  const source = config.desiredState.source === "git" ? await gitSourceFactory(config, platform, f.session.deviceId).catch((err) => { throw new StartFailure("git source", err); }) : undefined;
   try {
     const agent = new Agent({
       config,
@@ -109,6 +111,7 @@ export async function buildAgent(f: Foundation, opts: { simulatedDelayMs?: numbe
       client: f.client,
       clockOffset: f.clockOffset,
       session: f.session,
+      source,
     });
     return agent;
   } catch (err) {

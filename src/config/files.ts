@@ -15,6 +15,7 @@ import { decodePem } from "../identity/pem.ts";
 import { FileReadError, readRegularFile } from "../util/bounded-file.ts";
 import type { Config } from "./schema.ts";
 import { loadWfmTls } from "./wfm-tls.ts";
+import { gitFileProblems } from "./git-rules.ts";
 
 export interface FileProblem {
   code: ErrorCode;
@@ -72,5 +73,6 @@ export function configFileProblems(config: Config): FileProblem[] {
   } catch {
     // Missing: run creates it (mode 0700). Unreadable: run says so with the real error.
   }
+  problems.push(...gitFileProblems(config));
   return problems;
 }
