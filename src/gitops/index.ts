@@ -15,9 +15,15 @@ import { gitSettings } from "./settings.ts";
 export { GitSource } from "./git-source.ts";
 export { commitVersion, versionAbbrev } from "./version.ts";
 
-export async function gitSourceFactory(config: Config, platform: Pick<Platform, "run">, deviceId: string, opts: { random?: () => number } = {}): Promise<SourceFactory> {
+export interface GitSourceFactoryOptions {
+  random?: () => number;
+  /** Monotonic milliseconds (tests: a clock they move). */
+  now?: () => number;
+}
+
+export async function gitSourceFactory(config: Config, platform: Pick<Platform, "run">, deviceId: string, opts: GitSourceFactoryOptions = {}): Promise<SourceFactory> {
   const settings = gitSettings(config, deviceId);
   const home = await prepareGitHome(settings, platform);
   const cli = new GitCli(platform, home.env);
-  return ({ store, reconciler, log }) => new GitSource({ settings, cli, store, reconciler, log: log.child({ part: "gitops" }), random: opts.random });
+  return ({ store, reconciler, log }) => new GitSource({ settings, cli, store, reconciler, log: log.child({ part: "gitops" }), random: opts.random, now: opts.now });
 }

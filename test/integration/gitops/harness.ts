@@ -27,7 +27,7 @@ export interface GitAgent {
   logs: () => Record<string, unknown>[];
 }
 
-export async function makeGitAgent(opts: { wfm: FakeWfm; gitUrl: string; dataDir?: string; sets?: string[] }): Promise<GitAgent> {
+export async function makeGitAgent(opts: { wfm: FakeWfm; gitUrl: string; dataDir?: string; sets?: string[]; now?: () => number }): Promise<GitAgent> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "agent-git-"));
   const config = loadConfig({
     sets: [
@@ -51,7 +51,7 @@ export async function makeGitAgent(opts: { wfm: FakeWfm; gitUrl: string; dataDir
   });
   const runtime = new SimulatedRuntime({ dataDir });
   const { log, lines } = memoryLogger();
-  const source = await gitSourceFactory(config, bunPlatform, DEVICE);
+  const source = await gitSourceFactory(config, bunPlatform, DEVICE, { now: opts.now });
   const agent = new Agent({ ...agentDeps({ config, runtime, resolve: packageResolver(config, bunPlatform), log }), source });
   return { agent, config, dataDir, logs: lines };
 }
