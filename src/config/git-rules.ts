@@ -11,7 +11,7 @@ import type { Config } from "./schema.ts";
 
 /** How the repository is reached: the scheme decides which credentials apply. */
 export function gitTransport(url: string): "https" | "http" | "ssh" {
-  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!\/\/)/.test(url)) return "ssh";
+  if (/^[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:(?!\/\/)/.test(url)) return "ssh";
   const p = new URL(url).protocol;
   return p === "ssh:" ? "ssh" : p === "http:" ? "http" : "https";
 }

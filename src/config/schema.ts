@@ -120,7 +120,7 @@ const gitUrl = v.pipe(
       addIssue({ message: "must not contain spaces, quotes, backslashes or control characters" });
       return;
     }
-    if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!\/\/)/.test(text)) return; // scp-like ssh: git@host:fleet.git
+    if (/^[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:(?!\/\/)/.test(text)) return; // scp-like ssh: git@host:fleet.git
     let u: URL;
     try {
       u = new URL(text);
@@ -130,6 +130,7 @@ const gitUrl = v.pipe(
     }
     if (!["https:", "http:", "ssh:"].includes(u.protocol)) addIssue({ message: "must be an https:// or ssh:// URL, or git@host:path (file://, git:// and ext:: are refused)" });
     else if (!u.hostname) addIssue({ message: "must name a host" });
+    else if (u.hostname.startsWith("-") || u.username.startsWith("-")) addIssue({ message: "must not have a host or user starting with - (ssh would read it as an option)" });
     else if (u.password || (u.protocol !== "ssh:" && u.username)) addIssue({ message: "must not carry credentials; use git.tokenFile or git.sshKeyFile" });
     else if (text.includes("#") || text.includes("?")) addIssue({ message: "must not have a ?query or #fragment" });
   }),

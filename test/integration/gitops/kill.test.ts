@@ -4,6 +4,8 @@
  * killed while it reconciles a commit. The commit is not recorded (INV-SYNC-1);
  * the next start takes the same commit, finishes it once, records it, and every
  * deployment's reports reach the WFM in order (INV-JOURNAL-2).
+ *
+ * Invariants held here (docs/architecture.md): INV-SYNC-1, INV-JOURNAL-2.
  */
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, existsSync } from "node:fs";

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { agentStatusSource } from "../../../src/api/agent-source.ts";
 import { META } from "../../../src/store/meta-keys.ts";
 import { commitVersion } from "../../../src/gitops/version.ts";
 import { drained } from "../../support/agent-harness.ts";
@@ -91,6 +92,11 @@ test("add, update and remove by commits; reports carry the commit as adoptedMani
   expect(states(wfm, "db").slice(-2)).toEqual(["removing", "removed"]);
   expect(h.agent.store.listDeployments().map((d) => d.id)).toEqual(["web"]);
   expect(h.agent.store.getMeta(META.gitCommit)).toBe(c4);
+
+  // The local API shows the commit in full, and which source it came from.
+  const view = await agentStatusSource(h.agent.readModel(), { config: h.config, executablePath: process.execPath }).status();
+  expect(view.desiredState).toEqual({ source: "git", git: { url: git.url("fleet.git"), ref: "main", path: "fleet/devices/{deviceId}", commit: c4, appliedAt: expect.any(String) } });
+  expect(h.agent.store.getDeployment("web")?.manifestVersion).toBe(commitVersion(c3).toString());
   await h.agent.stop();
 });
 

@@ -5,6 +5,8 @@
  * blob in the folder (its deployment fails unread; the agent's memory stays
  * flat), and a pack larger than git.limits.fetchBytes (the fetch is stopped).
  * Running workloads stay as they were in every case.
+ *
+ * Invariants held here (docs/architecture.md): INV-BOUND-1.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";

@@ -4,6 +4,8 @@
  * history (refused as GIT_HISTORY_REWRITTEN, a security event, unless
  * git.allowRewrite), unsigned and wrongly signed tips with git.verify on (gpg and
  * ssh signing), and wrong credentials (never logged, backed off).
+ *
+ * Invariants held here (docs/architecture.md): INV-GIT-1.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -208,6 +210,34 @@ test("wrong credentials: GIT_AUTH_FAILED, the token never logged, the server ask
   // The token is in a 0600 file in the data directory, not in argv or the environment.
   const { statSync } = await import("node:fs");
   expect(statSync(join(h.dataDir, "gitops", "gitconfig")).mode & 0o777).toBe(0o600);
+  await h.agent.stop();
+  work.cleanup();
+});
+
+test("the token is never on git's command line or in its environment: a git wrapper on PATH records both", async () => {
+  const work = new GitWorkTree(git.createRepo("trace.git"));
+  work.write(`${dir}/web.yaml`, appYaml("web", wfm));
+  work.commit("web");
+  work.push();
+  const bin = mkdtempSync(join(tmpdir(), "git-trace-"));
+  const trace = join(bin, "trace");
+  writeFileSync(join(bin, "git"), `#!/bin/sh\n{ printf 'ARGV:'; printf ' %s' "$@"; printf '\\n'; env; } >> '${trace}'\nexec /usr/bin/git "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  let h;
+  try {
+    h = await makeGitAgent({ wfm, gitUrl: git.url("trace.git"), sets: [`git.tokenFile=${tokenFile}`] });
+  } finally {
+    process.env.PATH = path;
+  }
+  expect((await h.agent.sync.poll(signal)).outcome).toBe("applied");
+  const seen = readFileSync(trace, "utf8");
+  expect(seen).toContain("ARGV: ls-remote");
+  expect(seen).toContain("ARGV: -C");
+  expect(seen).not.toContain("tok-7f3a9c1e5b");
+  expect(seen).not.toContain(Buffer.from("x-access-token:tok-7f3a9c1e5b").toString("base64"));
+  // What git did get: the path of the 0600 file that holds it.
+  expect(seen).toContain(`GIT_CONFIG_GLOBAL=${join(h.dataDir, "gitops", "gitconfig")}`);
   await h.agent.stop();
   work.cleanup();
 });
