@@ -38,7 +38,10 @@ export function classifyRemoteFailure(stderr: string): ErrorCode {
 /** git's own last lines, trimmed: enough to say why, never a whole page of server chatter. */
 export function gitMessage(r: Pick<ProcessResult, "stderr" | "stdout">): string {
   const lines = (r.stderr || r.stdout).split("\n").map((l) => l.trim()).filter((l) => l && !/^hint:/.test(l));
-  return lines.slice(-3).join("; ").slice(0, 500) || "no output";
+  // The cause (ssh's "Permission denied", curl's error) comes before git's closing "fatal:" advice.
+  const key = lines.findIndex((l) => /^(fatal|error):|denied|verification failed|host key|returned error|failed to connect|could not resolve/i.test(l));
+  const start = key >= 0 ? key : Math.max(0, lines.length - 3);
+  return lines.slice(start, start + 5).join("; ").slice(0, 500) || "no output";
 }
 
 export class GitCli {
