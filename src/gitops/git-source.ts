@@ -122,7 +122,7 @@ export class GitSource implements DesiredStateSource {
 
   private async remoteTip(signal: AbortSignal, deadline: number): Promise<RemoteTip> {
     const s = this.o.settings;
-    const r = await this.o.cli.remote(["ls-remote", "--quiet", s.url, ...refPatterns(s.ref)], { cwd: s.dir, timeoutMs: Math.round(deadline - this.now()), signal, maxOutputBytes: 64 * 1024 }, `asking ${s.url} for ${s.ref}`);
+    const r = await this.o.cli.remote(["ls-remote", "--quiet", s.url, ...refPatterns(s.ref)], { cwd: s.dir, timeoutMs: Math.round(Math.min(deadline - this.now(), s.limits.requestTimeoutMs)), signal, maxOutputBytes: 64 * 1024 }, `asking ${s.url} for ${s.ref}`);
     return pickTip(r.stdout, s.ref, s.url);
   }
 
@@ -157,7 +157,12 @@ export class GitSource implements DesiredStateSource {
       const { entries } = await repo.listFolder(commit, s.path);
       const plan = planFolder(entries, s.limits.fileBytes, s.path);
       for (const k of plan.skipped) log.warn({ code: "DEPLOYMENT_INVALID", file: `${s.path}/${k.name}`, commit }, `${s.path}/${k.name} is not read: ${k.reason}`);
-      const blobs = await repo.readBlobs(plan.files.flatMap((f) => (f.read ? [{ oid: f.oid, size: f.size }] : [])));
+      const toRead = plan.files.flatMap((f) => (f.read ? [{ oid: f.oid, size: f.size }] : []));
+      const total = toRead.reduce((n, b) => n + b.size, 0);
+      if (total > s.limits.totalBytes) {
+        throw new AgentError("GIT_LIMIT_EXCEEDED", `commit ${commit}: the YAMLs of ${s.path} add up to ${total} bytes, over limits.bundleExpandedBytes (${s.limits.totalBytes}); nothing applied`, { limit: s.limits.totalBytes });
+      }
+      const blobs = await repo.readBlobs(toRead);
       desired = desiredFromFolder(plan.files, blobs, s.path);
     } catch (err) {
       if (signal.aborted) return { outcome: "interrupted" };

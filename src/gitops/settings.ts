@@ -22,7 +22,18 @@ export interface GitSettings {
   caFile: string | null;
   allowRewrite: boolean;
   verify: { mode: "none" | "gpg" | "ssh"; keysFile: string | null };
-  limits: { fetchBytes: number; files: number; timeoutMs: number; historyDepth: number; fileBytes: number };
+  limits: {
+    fetchBytes: number;
+    files: number;
+    timeoutMs: number;
+    historyDepth: number;
+    /** One file: limits.deploymentBytes, as one YAML from the WFM. */
+    fileBytes: number;
+    /** All files of the folder together: limits.bundleExpandedBytes, as a bundle from the WFM. */
+    totalBytes: number;
+    /** The tip check (ls-remote) is one request: wfm.requestTimeout bounds it, as a WFM request. */
+    requestTimeoutMs: number;
+  };
   /** dataDir/gitops: the config file, git's HOME, the GnuPG home, the fetch repository. */
   dir: string;
 }
@@ -51,7 +62,11 @@ export function gitSettings(config: Config, deviceId: string): GitSettings {
     caFile: g.caFile,
     allowRewrite: g.allowRewrite,
     verify: g.verify,
-    limits: { fetchBytes: g.limits.fetchBytes, files: g.limits.files, timeoutMs: g.limits.timeout, historyDepth: g.limits.historyDepth, fileBytes: config.limits.deploymentBytes },
+    limits: { fetchBytes: g.limits.fetchBytes, files: g.limits.files, timeoutMs: g.limits.timeout, historyDepth: g.limits.historyDepth,
+      fileBytes: config.limits.deploymentBytes,
+      totalBytes: config.limits.bundleExpandedBytes,
+      requestTimeoutMs: config.wfm.requestTimeout,
+    },
     dir: join(config.dataDir, "gitops"),
   };
 }

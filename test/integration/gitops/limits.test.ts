@@ -61,6 +61,12 @@ test("a tip adding 10,000 files: in the device's folder it is refused within git
   expect(h.agent.store.listDeployments().map((d) => `${d.id} ${d.state}`)).toEqual(["web installed"]);
   expect(h.agent.store.getMeta(META.gitCommit)).not.toBe(flood);
   await h.agent.stop();
+
+  // Each file within limits.deploymentBytes, all of them together over limits.bundleExpandedBytes.
+  const tight = await makeGitAgent({ wfm, gitUrl: git.url("many.git"), dataDir: h.dataDir, sets: ["git.limits.files=20000", "limits.bundleExpandedBytes=64KiB"] });
+  const total = await tight.agent.sync.poll(signal);
+  expect("error" in total && total.error.message).toContain("over limits.bundleExpandedBytes");
+  await tight.agent.stop();
   work.cleanup();
 }, 120_000);
 

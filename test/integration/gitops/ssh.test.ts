@@ -38,7 +38,7 @@ beforeAll(async () => {
   writeFileSync(join(root, "authorized_keys"), readFileSync(`${client}.pub`));
   // A free port: bind one, let it go, give it to sshd.
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  port = probe.port;
+  port = probe.port ?? 0;
   await probe.stop(true);
   writeFileSync(
     join(root, "sshd_config"),
