@@ -1,6 +1,6 @@
 /**
  * A real Git server on loopback for the GitOps tests: Debian's `git http-backend`
- * (smart HTTP, protocol v2) run as CGI behind a small Bun HTTP server that checks
+ * (smart HTTP, protocol v2) run as CGI (src/devwfm/git-http.ts) behind a small Bun HTTP server that checks
  * basic auth itself, counts requests, and can be taken down and brought back on
  * the same port. Repositories are bare directories under one root; tests change
  * them through a work tree (GitWorkTree) that pushes by path, so a force-push to
@@ -9,8 +9,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { gitHttpBackend } from "../../src/devwfm/git-http.ts";
 
-const HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
 
 /** A fixed environment for the git commands the tests themselves run (never the agent's). */
 export function gitEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -40,7 +40,7 @@ export interface GitServer {
   readonly base: string;
   /** The clone URL of a repository under the root. */
   url(repo: string): string;
-  /** Creates a bare repository (serving partial clone filters too) and returns its directory. */
+  /** Creates a bare repository (git's default upload-pack settings) and returns its directory. */
   createRepo(name: string): string;
   /** Requests served, by "METHOD /path?query" (auth failures included). */
   readonly requests: string[];
@@ -55,52 +55,6 @@ export interface GitServerOptions {
   auth?: { user: string; password: string };
 }
 
-/** Parses the CGI response head ("Status: 200 OK", headers, blank line) off the backend's stdout. */
-async function cgiResponse(stdout: ReadableStream<Uint8Array>): Promise<Response> {
-  const reader = stdout.getReader();
-  let buf = new Uint8Array(0);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (value) {
-      const next = new Uint8Array(buf.length + value.length);
-      next.set(buf);
-      next.set(value, buf.length);
-      buf = next;
-    }
-    const text = new TextDecoder("latin1").decode(buf);
-    const end = text.indexOf("\r\n\r\n") >= 0 ? text.indexOf("\r\n\r\n") : text.indexOf("\n\n");
-    if (end >= 0 || done) {
-      const sep = text.indexOf("\r\n\r\n") >= 0 ? 4 : 2;
-      const head = end >= 0 ? text.slice(0, end) : text;
-      const rest = end >= 0 ? buf.slice(end + sep) : new Uint8Array(0);
-      const headers = new Headers();
-      let status = 200;
-      for (const line of head.split(/\r?\n/)) {
-        const i = line.indexOf(":");
-        if (i < 0) continue;
-        const k = line.slice(0, i).trim();
-        const val = line.slice(i + 1).trim();
-        if (k.toLowerCase() === "status") status = Number(val.split(" ")[0]);
-        else headers.append(k, val);
-      }
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          if (rest.length) controller.enqueue(rest);
-        },
-        async pull(controller) {
-          const { value: v, done: d } = await reader.read();
-          if (d) controller.close();
-          else controller.enqueue(v);
-        },
-        cancel() {
-          void reader.cancel();
-        },
-      });
-      return new Response(done && rest.length === 0 ? null : body, { status, headers });
-    }
-  }
-}
-
 export async function startGitServer(opts: GitServerOptions = {}): Promise<GitServer> {
   const root = mkdtempSync(join(tmpdir(), "git-server-"));
   const requests: string[] = [];
@@ -112,39 +66,7 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
     if (expected && req.headers.get("authorization") !== expected) {
       return new Response("authentication required\n", { status: 401, headers: { "www-authenticate": 'Basic realm="git"' } });
     }
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      GIT_PROJECT_ROOT: root,
-      GIT_HTTP_EXPORT_ALL: "1",
-      GIT_CONFIG_NOSYSTEM: "1",
-      HOME: root,
-      PATH_INFO: decodeURIComponent(url.pathname),
-      QUERY_STRING: url.search.replace(/^\?/, ""),
-      REQUEST_METHOD: req.method,
-      CONTENT_TYPE: req.headers.get("content-type") ?? "",
-      REMOTE_ADDR: "127.0.0.1",
-      REMOTE_USER: opts.auth?.user ?? "",
-    };
-    // Protocol v2 is negotiated through this header; http-backend reads it as GIT_PROTOCOL.
-    const proto = req.headers.get("git-protocol");
-    if (proto) env.GIT_PROTOCOL = proto;
-    const encoding = req.headers.get("content-encoding");
-    if (encoding) env.HTTP_CONTENT_ENCODING = encoding;
-    const length = req.headers.get("content-length");
-    if (length) env.CONTENT_LENGTH = length;
-    const proc = Bun.spawn([HTTP_BACKEND], { env, stdin: req.body ? "pipe" : "ignore", stdout: "pipe", stderr: "ignore" });
-    if (req.body && proc.stdin) {
-      const sink = proc.stdin;
-      void (async () => {
-        try {
-          for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) sink.write(chunk);
-        } catch {
-          // the client went away
-        }
-        sink.end();
-      })();
-    }
-    return cgiResponse(proc.stdout as ReadableStream<Uint8Array>);
+    return gitHttpBackend(req, { projectRoot: root, pathInfo: decodeURIComponent(url.pathname), remoteUser: opts.auth?.user });
   };
 
   let server: ReturnType<typeof Bun.serve> | undefined = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handler, idleTimeout: 120 });
@@ -157,9 +79,7 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
       const dir = join(root, name);
       mkdirSync(dirname(dir), { recursive: true });
       sh(["git", "init", "--quiet", "--bare", "--initial-branch=main", dir], { env: gitEnv(root) });
-      // What a hosted forge allows too: fetching a commit by id, and partial clone filters.
-      sh(["git", "-C", dir, "config", "uploadpack.allowFilter", "true"], { env: gitEnv(root) });
-      sh(["git", "-C", dir, "config", "uploadpack.allowAnySHA1InWant", "true"], { env: gitEnv(root) });
+      // git's defaults, the strictest a forge has: no fetching by commit id, no filters. The agent needs neither.
       return dir;
     },
     requests,
