@@ -53,6 +53,8 @@ export interface GitServer {
 export interface GitServerOptions {
   /** Basic auth: every request must carry exactly these credentials, else 401. */
   auth?: { user: string; password: string };
+  /** Serve https with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export async function startGitServer(opts: GitServerOptions = {}): Promise<GitServer> {
@@ -69,9 +71,10 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
     return gitHttpBackend(req, { projectRoot: root, pathInfo: decodeURIComponent(url.pathname), remoteUser: opts.auth?.user });
   };
 
-  let server: ReturnType<typeof Bun.serve> | undefined = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handler, idleTimeout: 120 });
-  const port = server.port;
-  const base = `http://127.0.0.1:${port}`;
+  const listen = (port: number) => Bun.serve({ hostname: "127.0.0.1", port, fetch: handler, idleTimeout: 120, ...(opts.tls ? { tls: opts.tls } : {}) });
+  let server: ReturnType<typeof Bun.serve> | undefined = listen(0);
+  const port = server.port ?? 0;
+  const base = `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`;
   return {
     base,
     url: (repo) => `${base}/${repo}`,
@@ -88,7 +91,7 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
       server = undefined;
     },
     async up() {
-      if (!server) server = Bun.serve({ hostname: "127.0.0.1", port, fetch: handler, idleTimeout: 120 });
+      if (!server) server = listen(port);
     },
     async stop() {
       await server?.stop(true);
