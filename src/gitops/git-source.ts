@@ -152,7 +152,7 @@ export class GitSource implements DesiredStateSource {
         }
         depth = d.depth;
       } else if (last) {
-        log.warn({ commit, lastApplied: last }, "git.allowRewrite is true: the new tip is taken without checking that it descends from the last applied commit");
+        log.info({ commit, lastApplied: last }, "git.allowRewrite is true: the new tip is taken without checking that it descends from the last applied commit");
       }
       const { entries } = await repo.listFolder(commit, s.path);
       const plan = planFolder(entries, s.limits.fileBytes, s.path);
