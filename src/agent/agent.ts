@@ -19,6 +19,7 @@ import { Reconciler } from "../reconcile/reconciler.ts";
 import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { DesiredStateSync, type PollOutcome } from "../sync/desired-state-sync.ts";
+import type { DesiredStateSource, SourceFactory } from "../sync/source.ts";
 import { after, every, type Timer } from "../util/timer.ts";
 import { collectDevice } from "../capabilities/collect.ts";
 import type { ConstraintDevice } from "../deployment/constraints.ts";
@@ -47,6 +48,8 @@ export interface AgentDeps {
   /** Package pulls under way, written by the resolver. */
   pulls?: PullProgress;
   random?: () => number;
+  /** The desired-state source when it is not the WFM's REST API (desiredState.source: git). */
+  source?: SourceFactory;
 }
 
 /** How long stop() waits for the background tasks to notice the stop signal. */
@@ -56,7 +59,7 @@ export class Agent {
   readonly store: StateStore;
   readonly client: WfmClient;
   readonly sender: StatusSender;
-  readonly sync: DesiredStateSync;
+  readonly sync: DesiredStateSource;
   private readonly startedAtMs = Date.now();
   private readonly activity = new Activity();
   private readonly queue = new SerialQueue();
@@ -92,7 +95,7 @@ export class Agent {
       statusFormat: d.session?.statusFormat,
       placement: () => this.devicePlacement(),
     });
-    this.sync = new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
+    this.sync = d.source ? d.source({ store: this.store, reconciler, log }) : new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
   }
 
   /** What this device is, for deployments naming a device or constraints: collected once, kept for ten minutes. */
@@ -229,13 +232,15 @@ export class Agent {
     const durationMs = performance.now() - started;
     const error = "error" in result ? { code: result.error.code, message: result.error.message } : undefined;
     const reachedWfm = result.outcome !== "unreachable" && result.outcome !== "not-onboarded";
+    // A Git server answering says nothing of the WFM: the sender keeps its own backoff.
+    const wfmAnswered = reachedWfm && this.d.config.desiredState.source === "wfm";
     this.activity.polled({ atMs: Date.now(), outcome: result.outcome, error, durationMs }, reachedWfm);
     if (result.outcome === "applied") this.activity.reconciled(durationMs);
     if (result.outcome === "not-onboarded") {
       this.d.log.debug("not polling yet: waiting for onboarding");
     } else if (reachedWfm) {
       // The WFM answers: if reports were waiting out a backoff, try them now.
-      if (this.sender.state.failures > 0) this.sender.retryNow();
+      if (wfmAnswered && this.sender.state.failures > 0) this.sender.retryNow();
       else if (this.journal.hasPending()) this.sender.wake();
       if (result.outcome === "not-modified" || result.outcome === "still-rejected" || result.outcome === "retrying") await this.retryFailed();
     } else {

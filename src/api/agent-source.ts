@@ -46,6 +46,13 @@ function syncView(o: PollOutcome, durationMs: number): SyncResultView {
   };
 }
 
+/** The source and, for git, the last applied commit (meta written by src/gitops only after every step ran). */
+function desiredStateView(config: Config, store: AgentReadModel["store"]): StatusView["desiredState"] {
+  if (config.desiredState.source !== "git") return { source: "wfm", git: null };
+  const at = store.getMeta(META.gitAppliedAtMs);
+  return { source: "git", git: { url: config.git.url ?? "", ref: config.git.ref, path: config.git.path, commit: store.getMeta(META.gitCommit) ?? null, appliedAt: at ? iso(Number(at)) : null } };
+}
+
 export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions): StatusSource {
   const { config } = o;
   const digest = lazyFileDigest(o.executablePath);
@@ -110,6 +117,7 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
           nextAt: isoOrNull(snap.nextPollAtMs),
           counts: { ...snap.pollCounts },
         },
+        desiredState: desiredStateView(config, agent.store),
         manifestVersion: agent.store.lastManifestVersion()?.toString() ?? null,
         manifestAppliedAt: applied ? iso(Number(applied)) : null,
         runtime: { name: info.runtime, reachable: info.reachable, version: info.version ?? null, detail: info.detail ?? null },

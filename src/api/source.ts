@@ -113,6 +113,12 @@ export interface StatusView {
     nextAt: string | null;
     counts: Record<string, number>;
   };
+  /**
+   * Where the desired state comes from. With `git`, the commit last applied (in
+   * full; status reports carry its first 16 hex digits as adoptedManifestVersion,
+   * docs/protocol.md "GitOps source").
+   */
+  desiredState: { source: "wfm" | "git"; git: { url: string; ref: string; path: string; commit: string | null; appliedAt: string | null } | null };
   /** Exact decimal string (a uint64 does not fit a JSON number). */
   manifestVersion: string | null;
   manifestAppliedAt: string | null;

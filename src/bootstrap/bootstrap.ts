@@ -25,6 +25,7 @@ import type { WfmSession } from "../agent/session.ts";
 import { StartFailure } from "./start-failure.ts";
 import { createRc3Session } from "./rc3-session.ts";
 import { createV1Session } from "./v1-session.ts";
+import { gitSourceFactory } from "../gitops/index.ts";
 import { profileFor } from "../protocol/profiles/index.ts";
 
 export interface Foundation {
@@ -105,6 +106,7 @@ export async function buildAgent(f: Foundation, opts: { simulatedDelayMs?: numbe
   const pulls = new PullProgress();
   const engine = await runtime.engineInfo();
   log.info({ runtime: runtime.name, engine }, runtime.name === "simulated" ? "runtime: SIMULATED (no containers are run)" : `runtime: ${runtime.name}`);
+  const source = config.desiredState.source === "git" ? await gitSourceFactory(config, platform, f.session.deviceId).catch((err) => { throw new StartFailure("git source", err); }) : undefined;
   try {
     const agent = new Agent({
       config,
@@ -116,6 +118,7 @@ export async function buildAgent(f: Foundation, opts: { simulatedDelayMs?: numbe
       clockOffset: f.clockOffset,
       session: f.session,
       pulls,
+      source,
     });
     return agent;
   } catch (err) {

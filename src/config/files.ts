@@ -17,6 +17,7 @@ import { parseClientId, SpiffeIdError } from "../trust/spiffe-id.ts";
 import { x509Facts } from "../trust/x509-facts.ts";
 import { FileReadError, readRegularFile } from "../util/bounded-file.ts";
 import type { Config } from "./schema.ts";
+import { gitFileProblems } from "./git-rules.ts";
 import { loadWfmTls, MAX_CA_FILE_BYTES } from "./wfm-tls.ts";
 
 export interface FileProblem {
@@ -207,5 +208,6 @@ function sharedProblems(config: Config): FileProblem[] {
   } catch {
     // Missing: run creates it (mode 0700). Unreadable: run says so with the real error.
   }
+  problems.push(...gitFileProblems(config));
   return problems;
 }

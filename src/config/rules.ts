@@ -7,6 +7,7 @@ import { isLoopbackHost as isLoopbackListenHost } from "../util/loopback.ts";
 import { isLoopbackHost as isLoopbackUrlHost } from "../protocol/urls.ts";
 import { readListen } from "./listen.ts";
 import type { Config } from "./schema.ts";
+import { gitKeyProblems } from "./git-rules.ts";
 
 export interface RuleProblem {
   /** The key the operator should change (the message names the other ones involved). */
@@ -38,6 +39,7 @@ export function crossKeyProblems(config: Config): RuleProblem[] {
       });
     }
   }
+  problems.push(...gitKeyProblems(config));
   return problems;
 }
 

@@ -134,6 +134,102 @@ const deviceIdText = v.pipe(
   v.regex(/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, "must use only letters, digits and . _ ~ - (RFC 3986 unreserved)"),
 );
 
+// --- GitOps desired-state source (docs/protocol.md, "GitOps source") ---------------
+
+/**
+ * The Git repository URL: https (or plain http to loopback with allowInsecureHttp)
+ * or ssh (ssh://host/path or scp-like git@host:path). Credentials come only from
+ * files (tokenFile, sshKeyFile), so a URL carrying user:password@ is refused: it
+ * would reach logs, `ps` and every error message.
+ */
+const gitUrl = v.pipe(
+  v.string("must be a URL"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const text = dataset.value;
+    if (/[\s\x00-\x1f\x7f"'\\]/.test(text)) {
+      addIssue({ message: "must not contain spaces, quotes, backslashes or control characters" });
+      return;
+    }
+    if (/^[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:(?!\/\/)/.test(text)) return; // scp-like ssh: git@host:fleet.git
+    let u: URL;
+    try {
+      u = new URL(text);
+    } catch {
+      addIssue({ message: "must be an https:// or ssh:// URL, or git@host:path" });
+      return;
+    }
+    if (!["https:", "http:", "ssh:"].includes(u.protocol)) addIssue({ message: "must be an https:// or ssh:// URL, or git@host:path (file://, git:// and ext:: are refused)" });
+    else if (!u.hostname) addIssue({ message: "must name a host" });
+    else if (u.hostname.startsWith("-") || u.username.startsWith("-")) addIssue({ message: "must not have a host or user starting with - (ssh would read it as an option)" });
+    else if (u.password || (u.protocol !== "ssh:" && u.username)) addIssue({ message: "must not carry credentials; use git.tokenFile or git.sshKeyFile" });
+    else if (text.includes("#") || text.includes("?")) addIssue({ message: "must not have a ?query or #fragment" });
+  }),
+);
+
+/** A path inside the repository: relative, `/`-separated, no `.`/`..` segments; `{deviceId}` is replaced at start. */
+const gitPath = v.pipe(
+  v.string(),
+  v.regex(/^(?:[A-Za-z0-9._~{}-]+)(?:\/[A-Za-z0-9._~{}-]+)*$/, "must be a relative path of letters, digits and . _ ~ - (and {deviceId}), separated by /"),
+  v.check((p) => !p.split("/").some((seg) => seg === "." || seg === ".."), "must not contain . or .. segments"),
+  v.check((p) => p.replaceAll("{deviceId}", "").match(/[{}]/) === null, "may use only the placeholder {deviceId}"),
+);
+
+/** A branch or tag name as git check-ref-format allows it, or a full refs/heads/… or refs/tags/… name. */
+const gitRef = v.pipe(
+  v.string(),
+  v.regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._\/-]+(?<![./])$/, "must be a branch or tag name (e.g. main, v1.2, refs/tags/v1.2)"),
+  v.check((r) => !r.split("/").some((seg) => seg.startsWith(".") || seg.endsWith(".lock")), "must be a valid ref name"),
+);
+
+const GitSchema = v.strictObject({
+  url: v.optional(v.nullable(gitUrl), null),
+  /** Branch or tag; its tip is the desired state. */
+  ref: v.optional(gitRef, "main"),
+  /** This device's folder in the repository. */
+  path: v.optional(gitPath, "devices/{deviceId}"),
+  /** https: a file holding the token (or user:token), sent as basic auth from a 0600 config file, never argv or env. */
+  tokenFile: v.optional(v.nullable(nonEmpty), null),
+  /** ssh: the private key, and the known_hosts the server's host key must be in (StrictHostKeyChecking=yes). */
+  sshKeyFile: v.optional(v.nullable(nonEmpty), null),
+  knownHostsFile: v.optional(v.nullable(nonEmpty), null),
+  /** https: extra CA certificates (PEM) for the Git server. null: the system store. */
+  caFile: v.optional(v.nullable(nonEmpty), null),
+  /** Plain http:// is refused unless this is true, and even then only towards a loopback host. */
+  allowInsecureHttp: v.optional(v.boolean(), false),
+  /** Accept a tip that does not descend from the last applied commit (force-push, rewritten history). */
+  allowRewrite: v.optional(v.boolean(), false),
+  /** Signed commits: the tip must carry a good signature by one of the keys in keysFile. */
+  verify: v.optional(
+    v.strictObject({
+      mode: v.optional(v.picklist(["none", "gpg", "ssh"], "must be one of none, gpg, ssh"), "none"),
+      /** gpg: ASCII-armored public keys; ssh: an allowed_signers file. */
+      keysFile: v.optional(v.nullable(nonEmpty), null),
+    }),
+    {},
+  ),
+  limits: v.optional(
+    v.strictObject({
+      /** Most bytes one sync may download (the pack of the tip, and of history searched for ancestry). */
+      fetchBytes: size("64MiB"),
+      /** Most entries in the device's folder. */
+      files: v.optional(v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1), v.maxValue(100_000)), 1000),
+      /** Longest one sync may take, all git commands together. */
+      timeout: duration("2m", { min: SECOND, max: HOUR, text: "1s and 1h" }),
+      /** Most commits searched back from the tip for the last applied commit. */
+      historyDepth: v.optional(v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1), v.maxValue(1_000_000)), 1000),
+    }),
+    {},
+  ),
+});
+
+const DesiredStateSchema = v.strictObject({
+  /** Where the desired state comes from: the WFM's REST API, or a Git repository (git.*). */
+  source: v.optional(v.picklist(["wfm", "git"], "must be one of wfm, git"), "wfm"),
+});
+
+// --- end of the GitOps block ---------------------------------------------------------
+
 export const ConfigSchema = v.strictObject({
   wfm: v.strictObject({
       /**
@@ -283,6 +379,8 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  desiredState: v.optional(DesiredStateSchema, {}),
+  git: v.optional(GitSchema, {}),
 });
 
 export type Config = v.InferOutput<typeof ConfigSchema>;

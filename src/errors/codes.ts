@@ -70,6 +70,15 @@ export const ERROR_CODES = {
   TRUST_BUNDLE_REGRESSION: "A fetched SPIFFE bundle has a lower spiffe_sequence than the bundle held (possible rollback); it is refused and the current bundle stays in use.",
   TRUST_BUNDLE_UNREACHABLE: "The trust discovery document or SPIFFE bundle could not be fetched; the cached bundle stays in use and the fetch is retried.",
   TRUST_BUNDLE_MISSING: "No trust bundle is available yet (no wfm.caFile, none cached, discovery not answered): the WFM's certificate cannot be verified, so nothing is sent.",
+  // GitOps desired-state source (docs/protocol.md, "GitOps source")
+  GIT_UNREACHABLE: "The Git server of the GitOps source could not be reached (DNS, connection refused, TLS, timeout, a 5xx); the last applied state keeps running and the server is tried again with backoff.",
+  GIT_AUTH_FAILED: "The Git server refused the credentials (git.tokenFile, git.sshKeyFile) or the ssh host key is not in git.knownHostsFile; tried again with backoff.",
+  GIT_REF_NOT_FOUND: "The repository has no branch or tag named git.ref; nothing applied.",
+  GIT_HISTORY_REWRITTEN: "Security event: the tip of git.ref does not descend from the last applied commit (force-push to an older or unrelated commit); nothing applied unless git.allowRewrite is true.",
+  GIT_SIGNATURE_INVALID: "git.verify is on and the tip commit is unsigned or not signed by a key in git.verify.keysFile; nothing applied.",
+  GIT_LIMIT_EXCEEDED: "A Git sync went past git.limits (bytes fetched, entries in the device's folder, time, history depth); nothing applied.",
+  GIT_PATH_NOT_FOUND: "The commit has no folder at git.path (or it is not a folder); nothing applied, so a mistyped path or a moved tree never removes a device's workloads.",
+  GIT_FAILED: "A git command failed for another reason (git not installed, a corrupt fetch); the message quotes git's error.",
   // local API (answers to the field engineer's requests, never sent to the WFM)
   API_UNAUTHORIZED: "A local API request lacks the bearer token api.token, or carries a wrong one.",
   API_FORBIDDEN: "A local API request is not allowed from where it came (e.g. POST /v1/sync from the network with no api.token configured).",

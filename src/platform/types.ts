@@ -26,6 +26,10 @@ export interface ProcessResult {
   stderr: string;
   /** True when the process was killed on timeout or abort. */
   killed: boolean;
+  /** stdout's exact bytes, when asked with RunOptions.binaryStdout (stdout is then ""). */
+  stdoutBytes?: Uint8Array;
+  /** True when stdout went past RunOptions.maxOutputBytes: the process was killed and stdout cut there. */
+  overflow?: boolean;
 }
 
 export interface RunOptions {
@@ -34,6 +38,14 @@ export interface RunOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   stdin?: string;
+  /**
+   * Bound on stdout: past it the process is killed (result.overflow). stderr is
+   * then kept to its first 64 KiB too. For tools whose output a remote party
+   * controls (git talking to a Git server).
+   */
+  maxOutputBytes?: number;
+  /** Keep stdout as bytes (result.stdoutBytes), not decoded text. */
+  binaryStdout?: boolean;
 }
 
 export interface HttpServerHandle {

@@ -17,6 +17,15 @@ export const META = {
   capabilitiesDigest: "capabilitiesDigest",
   capabilitiesClientId: "capabilitiesClientId",
   capabilitiesPathForm: "capabilitiesPathForm",
+  /**
+   * GitOps source (src/gitops/): the last commit whose reconcile ran to the end
+   * (40 or 64 hex), written only then (INV-SYNC-1); what it was fetched from
+   * (url, ref and path: a commit of another source is no ancestor to check
+   * against); and the wall time (ms) it was committed.
+   */
+  gitCommit: "git.commit",
+  gitSource: "git.source",
+  gitAppliedAtMs: "git.appliedAtMs",
 } as const;
 
 export type MetaKey = (typeof META)[keyof typeof META];

@@ -44,7 +44,9 @@ export function renderStatus(s: StatusView, deployments: readonly DeploymentSumm
     field("WFM", `${s.wfm.url}${s.device.clientId ? ` as ${s.device.clientId}` : ""}`, paint),
     field("last poll", lastPoll, paint),
     field("next poll", s.poll.nextAt ? relativeTime(s.poll.nextAt, nowMs) : "not scheduled", paint),
-    field("manifestVersion", s.manifestVersion ?? "none applied yet", paint),
+    ...(s.desiredState?.git
+      ? [field("git", `${s.desiredState.git.url} ${s.desiredState.git.ref}: ${s.desiredState.git.commit ? `${s.desiredState.git.commit.slice(0, 12)}${s.desiredState.git.appliedAt ? `, applied ${relativeTime(s.desiredState.git.appliedAt, nowMs)}` : ""}` : "none applied yet"}`, paint)]
+      : [field("manifestVersion", s.manifestVersion ?? "none applied yet", paint)]),
     field("runtime", `${runtimeLabel(s.runtime)}${s.runtime.reachable ? "" : paint(` not reachable${s.runtime.detail ? `: ${truncate(s.runtime.detail, 60)}` : ""}`, "red")}`, paint),
     field("reports", reportsLine(s.reports, paint), paint),
     ...(s.downtimeWindow ? [field("paused", paint(`${s.downtimeWindow.reason}${s.downtimeWindow.start ? ` (${s.downtimeWindow.days.join(",") || "daily"} ${s.downtimeWindow.start}-${s.downtimeWindow.end} ${s.downtimeWindow.timeZone})` : ""}`, "yellow"), paint)] : []),

@@ -23,7 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["src/identity", "src/trust", "src/deployment", "src/lifecycle", "src/packages", "src/oci"],
   ["src/journal", "src/store", "src/config"],
   ["runtimes"],
-  ["src/reconcile", "src/sync", "src/onboarding", "src/capabilities"],
+  ["src/reconcile", "src/sync", "src/gitops", "src/onboarding", "src/capabilities"],
   ["src/agent"],
   ["src/api", "src/bootstrap"],
   ["src/devwfm", "src/cli"],
