@@ -23,6 +23,8 @@ export interface Rc3Options {
 export interface DevWfmOptions {
   /** The folder of ApplicationDeployment YAMLs (and packages/). */
   dir: string;
+  /** Also serve the folder as a Git repository (committed on every change) at /git/fleet.git, kept here. */
+  gitDir?: string;
   log: Logger;
   /**
    * Default "v1" here, for the callers that embed a dev WFM in their tests;

@@ -22,6 +22,7 @@ import { registerDesiredState } from "./routes/desired-state.ts";
 import { registerDevApi } from "./routes/dev-api.ts";
 import { registerOnboarding } from "./routes/onboarding.ts";
 import { registerOciRegistry } from "./routes/oci-registry.ts";
+import { registerGitRepo } from "./git-repo.ts";
 import { registerPackages } from "./routes/packages.ts";
 import { registerPage } from "./routes/page.ts";
 import { registerReports } from "./routes/reports.ts";
@@ -93,6 +94,8 @@ export function createDevWfm(opts: DevWfmOptions, identity?: Rc3Identity): DevWf
     registerDesiredState(app, ctx);
     registerReports(app, ctx);
   }
+  // GitOps (docs/protocol.md, "GitOps source"): the same folder as a Git repository agents can follow.
+  if (opts.gitDir) registerGitRepo(app, { dir: opts.gitDir, current: () => ctx.refresh(ctx.baseUrl ?? "http://127.0.0.1"), log });
   registerPackages(app, ctx);
   registerOciRegistry(app, ctx);
   registerDevApi(app, ctx);

@@ -46,6 +46,8 @@ ApplicationDeployment YAMLs found in DIR as its desired state.
   --listen HOST:PORT       address to listen on (default 127.0.0.1:8080; port 0 = any free port)
   --public-url URL         base URL agents reach this WFM at (default https://HOST:PORT in rc3,
                            http://HOST:PORT in v1); needed when listening on 0.0.0.0
+  --git DIR                also serve the folder as a Git repository at /git/fleet.git (kept in
+                           DIR, committed on every change), for agents with desiredState.source: git
   --state DIR              where the dev WFM keeps what outlives it: manifestVersion, clients,
                            and in rc3 its trust domain, CA and issued SVIDs (default
                            \$XDG_STATE_HOME/margo-dev-wfm, else ~/.local/state/margo-dev-wfm).
@@ -146,6 +148,7 @@ export const devWfmCommand: Command = {
     if (argv[0] === "issue-svid") return issueSvid(argv.slice(1));
     const { values } = parse(argv, {
       dir: { type: "string" },
+      git: { type: "string" },
       profile: { type: "string" },
       listen: { type: "string" },
       "public-url": { type: "string" },
@@ -221,6 +224,7 @@ export const devWfmCommand: Command = {
     try {
       wfm = await startDevWfm({
         dir: values.dir,
+        gitDir: values.git,
         log,
         listen,
         publicUrl,
