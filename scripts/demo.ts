@@ -1,13 +1,15 @@
 /**
  * The demo (`npm run demo`): a development WFM serving examples/hello, and the
  * agent syncing from it on the container engine it finds (Podman, then
- * Docker), else on the clearly labelled simulated runtime. It shows the
+ * Docker), else on the clearly labelled simulated runtime. It speaks Margo
+ * rc3: the dev WFM mints the device's X.509-SVID, every request is mutual TLS,
+ * and the packages are OCI artifacts from the dev WFM's own endpoint. It shows the
  * deployment go pending → installing → installed, then deletes the YAML and
  * shows removing → removed. On a terminal it then keeps both running for you
  * to explore (Ctrl-C stops); otherwise it exits.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./free-port.ts";
@@ -49,9 +51,12 @@ function chooseRuntime(): { runtime: string; note: string } {
   return { runtime: "simulated", note: "no container engine with a compose tool found: SIMULATED runtime (no containers run, every state and report as on a real device)" };
 }
 
+/** The dev WFM's trust anchor, to talk to it over TLS as the agent does. */
+let wfmCa = "";
+
 async function reports(wfm: string): Promise<{ deploymentId: string; body: { status: { state: string } } }[]> {
   try {
-    return (await (await fetch(`${wfm}/api/dev/reports`)).json()) as never;
+    return (await (await fetch(`${wfm}/api/dev/reports`, { tls: { ca: wfmCa } } as RequestInit)).json()) as never;
   } catch {
     return [];
   }
@@ -79,7 +84,7 @@ cpSync(join(ROOT, "examples/hello"), appDir, { recursive: true });
 const { runtime, note } = chooseRuntime();
 const wfmPort = await freePort();
 const apiPort = await freePort();
-const wfm = `http://127.0.0.1:${wfmPort}`;
+const wfm = `https://127.0.0.1:${wfmPort}`;
 const children: ReturnType<typeof spawn>[] = [];
 const logFile = (name: string) => Bun.file(join(work, `${name}.log`)).writer();
 
@@ -99,13 +104,37 @@ function shutdown(code: number): never {
 process.on("SIGINT", () => shutdown(0));
 
 say(`runtime: ${runtime} (${note})`);
-// v1 until the agent speaks rc3 to the dev WFM in the demo.
-start("dev-wfm", ["dev-wfm", "--profile", "v1", "--state", join(work, "wfm-state"), "--dir", appDir, "--listen", `127.0.0.1:${wfmPort}`]);
+// rc3: the dev WFM's CA (made in its state dir) mints this device's SVID; the agent verifies the WFM with its bundle.
+const wfmState = join(work, "wfm-state");
+const svidDir = join(work, "svid");
+const minted = spawnSync(CLI[0]!, [...CLI.slice(1), "dev-wfm", "issue-svid", "--client", "demo-device", "--out", svidDir, "--state", wfmState], { encoding: "utf8" });
+if (minted.status !== 0) {
+  console.error(`could not mint the device's SVID: ${minted.stderr}`);
+  process.exit(1);
+}
+say(`device identity: an X.509-SVID minted by the dev WFM's CA (${svidDir})`);
+wfmCa = readFileSync(join(svidDir, "bundle.pem"), "utf8");
+start("dev-wfm", ["dev-wfm", "--profile", "rc3", "--state", wfmState, "--dir", appDir, "--listen", `127.0.0.1:${wfmPort}`]);
 writeFileSync(
   join(work, "agent.yaml"),
-  `wfm:\n  profile: v1\n  url: ${wfm}\n  allowInsecureHttp: true\ndataDir: ${join(work, "agent-data")}\nruntime: ${runtime}\npoll:\n  interval: 2s\npackages:\n  allowInsecureHttp: true\n  reserve: 64MiB\napi:\n  listen: 127.0.0.1:${apiPort}\nreconcile:\n  driftInterval: 10s\n`,
+  [
+    "wfm:",
+    "  profile: rc3",
+    `  url: ${wfm}`,
+    `  caFile: ${join(svidDir, "bundle.pem")}`,
+    `identity: {certFile: ${join(svidDir, "svid.pem")}, keyFile: ${join(svidDir, "svid-key.pem")}}`,
+    `dataDir: ${join(work, "agent-data")}`,
+    `runtime: ${runtime}`,
+    "poll: {interval: 2s}",
+    "packages: {reserve: 64MiB}",
+    // The packages come from the dev WFM's own OCI endpoint, over TLS with the same CA.
+    `registries: {caFiles: {"127.0.0.1:${wfmPort}": ${join(svidDir, "bundle.pem")}}}`,
+    `api: {listen: "127.0.0.1:${apiPort}"}`,
+    "reconcile: {driftInterval: 10s}",
+    "",
+  ].join("\n"),
 );
-for (let i = 0; i < 50 && !(await fetch(wfm).then(() => true, () => false)); i++) await Bun.sleep(100);
+for (let i = 0; i < 50 && !(await fetch(wfm, { tls: { ca: wfmCa } } as RequestInit).then(() => true, () => false)); i++) await Bun.sleep(100);
 say(`development WFM: ${wfm}/  (open it in a browser to watch)`);
 start("agent", ["run", "--config", join(work, "agent.yaml"), ...(runtime === "simulated" ? ["--simulated-delay", "700"] : [])]);
 say(`agent started; logs in ${work}/agent.log`);
