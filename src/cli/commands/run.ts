@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { chooseRuntime } from "../../agent/choose-runtime.ts";
 import { Agent, stateDbPath } from "../../agent/agent.ts";
+import { MemoryRelease } from "../../agent/memory-release.ts";
 import { systemClock } from "../../agent/clock.ts";
 import { prepareIdentity, type PreparedIdentity } from "../../agent/identity-setup.ts";
 import { packageResolver } from "../../agent/resolve-components.ts";
@@ -78,7 +79,9 @@ configuration (the same verdict as 'margo-agent config check').`,
     let agent: Agent | undefined;
     let identity: PreparedIdentity | undefined;
     let api: { stop(): Promise<void> } | undefined;
+    let memory: MemoryRelease | undefined;
     const shutdown = async () => {
+      memory?.stop();
       identity?.stop();
       await api?.stop().catch(() => {});
       if (agent) await agent.stop().catch(() => {});
@@ -148,13 +151,22 @@ configuration (the same verdict as 'margo-agent config check').`,
     );
     const first = await Promise.race([starting, stopRequested.then(() => "signal" as const)]);
     if (first && first !== "signal") return failed(first.err, "agent start");
-    // What the start allocated and no longer needs (configuration, identity, the boot reconcile, the
-    // first poll) goes back to the system once, half a second in: an idle agent may not collect for
-    // hours, and Bun.shrink() returns the freed pages. ≈1–3 MiB (README.md, "Footprint and speed").
-    setTimeout(() => {
-      Bun.gc(true);
-      Bun.shrink();
-    }, 500).unref();
+    // What the start and later bursts (a big reconcile, a journal drain) allocated goes back to the
+    // system: an idle agent may not collect for hours (README.md, "Footprint and speed").
+    memory = new MemoryRelease({
+      rss: () => process.memoryUsage.rss(),
+      release: () => {
+        // SQLite's page cache of the state database (≈2 MiB after a 500-deployment reconcile), then the heaps.
+        try {
+          agent?.store.db.exec("PRAGMA shrink_memory");
+        } catch {
+          // Closed while stopping: nothing to give back.
+        }
+        Bun.gc(true);
+        Bun.shrink();
+      },
+    });
+    memory.start();
     await stopRequested;
     // Aborts a boot reconcile still under way; start() then returns without arming its timers.
     await shutdown();
