@@ -120,7 +120,7 @@ async function bench(engine: "podman" | "docker"): Promise<void> {
     const p1 = take();
     const per = (a: number, b: number, n = 1) => ((b - a) / n).toFixed(1);
     console.log(`## ${engine}, ${DEPLOYMENTS} running deployments`);
-    console.log(`- container removed by hand (\`${cli} rm -f\` returned) → event: median ${median(seenMs).toFixed(0)} ms; → drift check starts: ${median(checkMs).toFixed(0)} ms (debounce 200 ms included); → running again: ${median(backMs).toFixed(0)} ms (max ${Math.max(...backMs).toFixed(0)} ms; ${REMOVALS} removals)`);
+    console.log(`- container removed by hand (\`${cli} rm -f\` started) → event: median ${median(seenMs).toFixed(0)} ms; → drift check starts: ${median(checkMs).toFixed(0)} ms (debounce 200 ms included); → running again: ${median(backMs).toFixed(0)} ms (max ${Math.max(...backMs).toFixed(0)} ms; ${REMOVALS} removals)`);
     console.log(
       `- idle CPU per minute, following events: agent process ${per(w0.self, w1.self)} ms` +
         (eventProc ? `, \`podman events\` ${per(w0.ev, w1.ev)} ms (resident ${eventRss.toFixed(1)} MiB)` : "") +

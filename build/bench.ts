@@ -244,6 +244,8 @@ async function main(): Promise<{ rows: Row[]; sizes: Row[] }> {
   if (sync.notModified !== args.polls) throw new Error(`only ${sync.notModified} of ${args.polls} syncs were answered not-modified`);
   await Bun.sleep(1000);
   const rssAfterPolls = rssBytes(agent.pid);
+  // The agent gives garbage back on its own schedule (src/agent/memory-release.ts: a look every 5 s).
+  const settled = await backWithin(agent.pid, 1.05 * idle.rss, 30_000);
   const timerWarm = await timerWindow(wfm, clientId, agent.pid, "after the polls");
 
   // ------------------------------------------------------------------ manifest change → installed
@@ -393,8 +395,14 @@ async function main(): Promise<{ rows: Row[]; sizes: Row[] }> {
       value: mib(rssAfterPolls),
       baseline: `after start: ${mib(idle.rss)}`,
       ratio: ratio(rssAfterPolls, idle.rss),
+    },
+    {
+      figure: `VmRSS after the ${args.polls.toLocaleString("en")} polls, once the agent's memory release has run (looked for up to 30 s)`,
+      value: `${mib(settled.last)} (${secs(settled.ms, 30_000)} after the +1 s reading)`,
+      baseline: `after start: ${mib(idle.rss)}`,
+      ratio: ratio(settled.last, idle.rss),
       target: "growth ≤ 5%",
-      met: rssAfterPolls <= 1.05 * idle.rss,
+      met: settled.last <= 1.05 * idle.rss,
     },
     {
       figure: `VmRSS halfway (${Math.floor(args.polls / 2).toLocaleString("en")} polls) → after all: growth in the second half`,

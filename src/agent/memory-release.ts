@@ -6,10 +6,11 @@
  * then looks at the resident size every `checkEveryMs` and releases again when
  * it grew past `growth` × the level it had settled at.
  *
- * The level follows the process: after a release it is what the release left
- * (a device that legitimately needs more memory now is not collected again and
- * again), and it sinks with the resident size, so growth is always measured
- * from the lowest settled point.
+ * The level is what the first release left, and it sinks with the resident
+ * size. A release that does not bring the size back under the threshold (a
+ * burst still under way, or a device that now legitimately needs more, e.g.
+ * 500 deployments) backs the next attempt off: 5 s, 10 s, 20 s … 10 min, so
+ * such a device is collected once in 10 minutes, not every 5 seconds.
  */
 import { after, every, type Timer } from "../util/timer.ts";
 
@@ -24,11 +25,17 @@ export interface MemoryReleaseOptions {
   checkEveryMs?: number;
   /** Default 1.03: below the 5% growth over 10,000 polls that the bench allows. */
   growth?: number;
+  /** Longest back-off after releases that did not help. Default 10 min. */
+  maxBackoffMs?: number;
+  /** Monotonic milliseconds (tests). */
+  now?: () => number;
 }
 
 export class MemoryRelease {
   private level = Infinity;
   private timers: Timer[] = [];
+  private backoffMs = 0;
+  private notBefore = 0;
   /** Releases done (for tests and logs). */
   releases = 0;
 
@@ -44,17 +51,29 @@ export class MemoryRelease {
     this.timers = [];
   }
 
-  /** One look: release when the resident size grew past the settled level; true when it did. */
+  /** One look: release when the resident size grew past the level (and no back-off holds); true when it did. */
   check(): boolean {
-    const now = this.o.rss();
-    if (now > (this.o.growth ?? 1.03) * this.level) {
-      this.releaseNow();
-      return true;
+    const threshold = (this.o.growth ?? 1.03) * this.level;
+    const rss = this.o.rss();
+    const now = this.o.now?.() ?? performance.now();
+    if (rss <= threshold) {
+      this.level = Math.min(this.level, rss);
+      this.backoffMs = 0;
+      return false;
     }
-    this.level = Math.min(this.level, now);
-    return false;
+    if (now < this.notBefore) return false;
+    this.o.release();
+    this.releases++;
+    if (this.o.rss() > threshold) {
+      this.backoffMs = Math.min(this.o.maxBackoffMs ?? 10 * 60_000, Math.max(this.o.checkEveryMs ?? 5000, this.backoffMs * 2));
+      this.notBefore = now + this.backoffMs;
+    } else {
+      this.backoffMs = 0;
+    }
+    return true;
   }
 
+  /** A release now; its result is the level growth is measured from. */
   releaseNow(): void {
     this.o.release();
     this.releases++;

@@ -1,26 +1,41 @@
 import { expect, test } from "bun:test";
 import { MemoryRelease } from "../../src/agent/memory-release.ts";
 
-test("releases after growth past the settled level, settles at what a release leaves, and does not thrash", () => {
-  let rss = 100;
-  let afterRelease = 90;
-  const m = new MemoryRelease({ rss: () => rss, release: () => void (rss = afterRelease), growth: 1.1 });
-  m.releaseNow(); // the one after the start
-  expect([m.releases, rss]).toEqual([1, 90]);
-  rss = 98; // +9%: no
+function device(start: number) {
+  const d = { rss: start, afterRelease: start, t: 0, releases: 0 };
+  const m = new MemoryRelease({ rss: () => d.rss, release: () => void (d.releases++, (d.rss = d.afterRelease)), now: () => d.t, growth: 1.1, checkEveryMs: 5, maxBackoffMs: 40 });
+  return { d, m };
+}
+
+test("garbage after a burst is released; the level sinks with the resident size", () => {
+  const { d, m } = device(100);
+  d.afterRelease = 90;
+  m.releaseNow(); // the one after the start: level 90
+  d.rss = 98; // +9%: no
   expect(m.check()).toBe(false);
-  rss = 85; // sinks: the level follows
+  d.rss = 85; // sinks: level 85
   expect(m.check()).toBe(false);
-  rss = 95; // +12% over 85: release
-  afterRelease = 86;
+  d.rss = 95; // +12% over 85
+  d.afterRelease = 86;
   expect(m.check()).toBe(true);
-  expect(rss).toBe(86);
-  // A burst leaves more behind for good (say, 500 deployments now): one release, then quiet.
-  rss = 140;
-  afterRelease = 120;
+  expect([d.rss, d.releases]).toEqual([86, 2]);
+});
+
+test("a release that does not help backs off (a burst under way, or a device that needs more now), up to the cap", () => {
+  const { d, m } = device(100);
+  m.releaseNow();
+  d.rss = d.afterRelease = 150; // stays big whatever is released
+  const attempts: number[] = [];
+  for (d.t = 0; d.t <= 200; d.t += 5) if (m.check()) attempts.push(d.t);
+  // 5, 10, 20, 40, then every 40 (the cap).
+  expect(attempts).toEqual([0, 5, 15, 35, 75, 115, 155, 195]);
+  // The burst ends: the next release that helps ends the back-off, and the level is still the idle one.
+  d.afterRelease = 101;
+  d.t = 235;
   expect(m.check()).toBe(true);
-  rss = 125;
-  expect([m.check(), m.check(), m.releases]).toEqual([false, false, 3]);
+  d.rss = 120;
+  d.t = 236;
+  expect(m.check()).toBe(true);
 });
 
 test("start releases once shortly after, stop ends the checks", async () => {
