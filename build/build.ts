@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { BUILD_USAGE, parseBuildArgs, type BuildArgs } from "./args.ts";
-import { compileTarget } from "./compile.ts";
+import { BYTECODE_ORDER, bytecodeOrderFile, compileTarget } from "./compile.ts";
 import { formatSha256Sums, formatSizeReport, type BuiltFile } from "./report.ts";
 import { selectTargets, type TargetSelection } from "./targets.ts";
 import { defineArgs, readEmbeddedVersion } from "./version.ts";
@@ -45,6 +45,9 @@ mkdirSync(outdir, { recursive: true });
 const embedded = readEmbeddedVersion(repoRoot);
 console.log(`build: margo-agent ${embedded.version} (${embedded.commit}) with Bun ${Bun.version} -> ${outdir}`);
 for (const s of selection.skipped) console.log(`build: SKIPPED ${s.target.name}: ${s.reason}`);
+// One profile for every target: it names functions of the bundle, which is the same for all of them.
+const bytecodeOrder = bytecodeOrderFile(repoRoot);
+console.log(bytecodeOrder ? `build: bytecode laid out by ${BYTECODE_ORDER}` : `build: no ${BYTECODE_ORDER}: bytecode in bundle order (bun build/record-bytecode-order.ts records one)`);
 
 const built: BuiltFile[] = [];
 const failed: string[] = [];
@@ -60,6 +63,7 @@ for (const target of selection.targets) {
     outdir,
     target,
     defines: defineArgs(embedded),
+    bytecodeOrder,
   });
   if (!result.ok) {
     failed.push(target.name);

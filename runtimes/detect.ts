@@ -5,11 +5,8 @@
  * simulated or unsupported runtime.
  */
 import type { Platform } from "../src/platform/types.ts";
-import { createComposeRuntime } from "./compose/index.ts";
-import { createPodmanRuntime } from "./podman/index.ts";
 import type { ComposeAdapter } from "./shared/compose-adapter.ts";
-import { defaultBaseEnv } from "./shared/compose-adapter.ts";
-import { type ComposeToolKind, findComposeTool } from "./shared/compose-tool.ts";
+import type { ComposeToolKind } from "./shared/compose-tool.ts";
 
 export type RuntimeKind = "auto" | "podman" | "compose" | "simulated";
 
@@ -29,8 +26,10 @@ export interface RuntimeDeps {
 
 /** The adapter for `kind`; for "auto", the first engine that answers, or null when none does. */
 export async function createRuntime(kind: RuntimeKind, deps: RuntimeDeps): Promise<ComposeAdapter | null> {
-  const podman = () =>
-    createPodmanRuntime({
+  // Loaded only when chosen (separate chunks in the executable): a simulated
+  // agent never parses the compose adapter, a Docker one never Podman's.
+  const podman = async () =>
+    (await import("./podman/index.ts")).createPodmanRuntime({
       platform: deps.platform,
       runDir: deps.runDir,
       socketPath: deps.podmanSocket,
@@ -38,7 +37,7 @@ export async function createRuntime(kind: RuntimeKind, deps: RuntimeDeps): Promi
       composeTool: deps.composeTool,
       baseEnv: deps.baseEnv,
     });
-  const compose = () => createComposeRuntime({ platform: deps.platform, removeVolumes: deps.removeVolumes, composeTool: deps.composeTool, baseEnv: deps.baseEnv });
+  const compose = async () => (await import("./compose/index.ts")).createComposeRuntime({ platform: deps.platform, removeVolumes: deps.removeVolumes, composeTool: deps.composeTool, baseEnv: deps.baseEnv });
   switch (kind) {
     case "simulated":
       return null;
@@ -48,6 +47,7 @@ export async function createRuntime(kind: RuntimeKind, deps: RuntimeDeps): Promi
       return compose();
     case "auto": {
       const run = deps.platform.run.bind(deps.platform);
+      const [{ defaultBaseEnv }, { findComposeTool }] = await Promise.all([import("./shared/compose-adapter.ts"), import("./shared/compose-tool.ts")]);
       const env = deps.baseEnv ?? defaultBaseEnv();
       const pin = deps.composeTool ?? "auto";
       const tool = await findComposeTool(run, env, pin === "auto" ? ["v2", "v1"] : [pin]);

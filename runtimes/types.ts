@@ -85,6 +85,21 @@ export interface EngineInfo {
 }
 
 
+/** Something happened to one of the agent's containers that may be drift: it died, was stopped, killed or removed. */
+export interface EngineEvent {
+  action: "die" | "stop" | "kill" | "remove";
+  containerId: string;
+  /** From the container's labels, when the engine sent them. */
+  deploymentId?: string;
+  component?: string;
+}
+
+export interface WatchHandlers {
+  onEvent(event: EngineEvent): void;
+  /** The event stream is connected (true) or dropped (false, with why); the adapter reconnects by itself, with backoff. */
+  onStatus?(up: boolean, detail?: string): void;
+}
+
 export interface RuntimeAdapter {
   readonly name: string;
   /** What this adapter can run on this device now (feeds supportedDeploymentTypes). */
@@ -99,4 +114,10 @@ export interface RuntimeAdapter {
   removeComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void>;
   /** Everything this agent owns on the engine, found by labels. Never lists containers it does not own. */
   inspect(): Promise<DeploymentObservation[]>;
+  /**
+   * Optional: follow the engine's events about the agent's containers until
+   * `signal` aborts (src/agent/drift-watch.ts turns them into drift checks, so an
+   * idle device needs no periodic inspection while the stream is up). Returns at once.
+   */
+  watch?(handlers: WatchHandlers, signal: AbortSignal): void;
 }

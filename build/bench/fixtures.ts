@@ -103,3 +103,17 @@ export function seedJournal(dbFile: string, count: number, deployments: number, 
     db.close();
   }
 }
+
+export interface FloorConfigOptions {
+  wfmUrl: string;
+  dataDir: string;
+  apiPort: number;
+  pollIntervalMs: number;
+}
+
+/** The floor program's configuration (build/bench/floor.ts); it polls as a client that never onboarded. */
+export const FLOOR_CLIENT_ID = "bench-floor";
+
+export function writeFloorConfig(file: string, o: FloorConfigOptions): void {
+  writeFileSync(file, [`wfmUrl: ${o.wfmUrl}`, `clientId: ${FLOOR_CLIENT_ID}`, `dataDir: ${o.dataDir}`, `apiPort: ${o.apiPort}`, `pollIntervalMs: ${o.pollIntervalMs}`, ""].join("\n"));
+}

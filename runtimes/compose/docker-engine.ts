@@ -8,6 +8,7 @@ import { AgentError } from "../../src/errors/index.ts";
 import type { Platform } from "../../src/platform/types.ts";
 import { type ContainerRow, exitCodeFromStatus, healthFromStatus } from "../shared/containers.ts";
 import type { ContainerEngine, EngineVersion } from "../shared/engine.ts";
+import { cliLines, dockerSocketLines, dockerSocketPath, type LineStream } from "../shared/events.ts";
 import { toolFailure } from "../shared/failures.ts";
 import { LABEL, MANAGED_BY } from "../shared/naming.ts";
 
@@ -45,6 +46,18 @@ export class DockerEngine implements ContainerEngine {
     const r = await this.opts.run(argv, { env: this.opts.env, timeoutMs: 30_000 });
     if (r.code !== 0) throw toolFailure(r, argv, "listing the agent's containers", "ENGINE_UNREACHABLE");
     return parseDockerPs(r.stdout);
+  }
+
+  /**
+   * Docker's /events over the local socket: no process of our own (a `docker
+   * events` CLI stays resident at ≈24 MiB). A remote DOCKER_HOST or a context
+   * goes through the CLI, which knows how to reach it.
+   */
+  events(): LineStream {
+    const socket = dockerSocketPath(this.opts.env);
+    if (socket) return dockerSocketLines(socket);
+    const filters = ["type=container", `label=${LABEL.managedBy}=${MANAGED_BY}`, "event=die", "event=stop", "event=kill", "event=destroy"];
+    return cliLines([this.cli, "events", "--format", "{{json .}}", ...filters.flatMap((f) => ["--filter", f])], this.opts.env);
   }
 
   async version(): Promise<EngineVersion> {

@@ -13,6 +13,7 @@ export interface ComposeRuntimeOptions {
   baseEnv?: Record<string, string>;
   pollMs?: number;
   docker?: string;
+  watchBackoff?: ComposeAdapterOptions["watchBackoff"];
 }
 
 export function createComposeRuntime(opts: ComposeRuntimeOptions): ComposeAdapter {
@@ -26,6 +27,7 @@ export function createComposeRuntime(opts: ComposeRuntimeOptions): ComposeAdapte
     removeVolumes: opts.removeVolumes,
     composeTool: opts.composeTool,
     pollMs: opts.pollMs,
+    watchBackoff: opts.watchBackoff,
   });
 }
 

@@ -20,6 +20,7 @@ export interface PodmanRuntimeOptions {
   baseEnv?: Record<string, string>;
   pollMs?: number;
   podman?: string;
+  watchBackoff?: ComposeAdapterOptions["watchBackoff"];
 }
 
 export function createPodmanRuntime(opts: PodmanRuntimeOptions): ComposeAdapter {
@@ -39,6 +40,7 @@ export function createPodmanRuntime(opts: PodmanRuntimeOptions): ComposeAdapter 
     removeVolumes: opts.removeVolumes,
     composeTool: opts.composeTool,
     pollMs: opts.pollMs,
+    watchBackoff: opts.watchBackoff,
   });
 }
 

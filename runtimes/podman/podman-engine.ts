@@ -9,6 +9,7 @@ import type { Platform } from "../../src/platform/types.ts";
 import type { ContainerRow } from "../shared/containers.ts";
 import { healthFromStatus } from "../shared/containers.ts";
 import type { ContainerEngine, EngineVersion } from "../shared/engine.ts";
+import { cliLines, type LineStream } from "../shared/events.ts";
 import { toolFailure } from "../shared/failures.ts";
 import { LABEL, MANAGED_BY } from "../shared/naming.ts";
 import { PodmanApiSocket } from "./api-socket.ts";
@@ -50,6 +51,15 @@ export class PodmanEngine implements ContainerEngine {
     const r = await this.opts.run(argv, { env: this.opts.env, timeoutMs: 30_000 });
     if (r.code !== 0) throw toolFailure(r, argv, "listing the agent's containers", "ENGINE_UNREACHABLE");
     return parsePodmanPs(r.stdout);
+  }
+
+  /**
+   * `podman events` reads Podman's event log itself (file or journald), so it
+   * needs no API service; it is a resident process (≈33 MiB RSS, most of it the
+   * podman binary's shared pages), the price of seeing drift without polling.
+   */
+  events(): LineStream {
+    return cliLines([this.cli, "events", "--format", "json", "--filter", "type=container", "--filter", `label=${LABEL.managedBy}=${MANAGED_BY}`], this.opts.env);
   }
 
   async version(): Promise<EngineVersion> {

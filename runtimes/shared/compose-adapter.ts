@@ -23,6 +23,7 @@ import type {
   ProfileType,
   ResolvedComponent,
   RuntimeAdapter,
+  WatchHandlers,
 } from "../types.ts";
 import { outlineModel, overrideYaml } from "./compose-file.ts";
 import { checkRenderInputs, parseComposeSource, renderCompose } from "./compose-render.ts";
@@ -30,6 +31,7 @@ import { type ComposeTool, type ComposeToolKind, UP, composeArgv, downArgs, find
 import { checkParameters, envFileText, parsePackageDotEnv } from "./env-file.ts";
 import { groupObservations } from "./containers.ts";
 import type { ContainerEngine } from "./engine.ts";
+import { type FollowOptions, follow } from "./events.ts";
 import { toolFailure } from "./failures.ts";
 import { ownershipLabels, projectName } from "./naming.ts";
 import { waitForProject } from "./wait.ts";
@@ -49,6 +51,8 @@ export interface ComposeAdapterOptions {
   settleMs?: number;
   /** Bound on one compose invocation, ms (a hung engine must not hang the agent). */
   commandTimeoutMs?: number;
+  /** Reconnect timing of watch() (tests shorten it). */
+  watchBackoff?: FollowOptions;
 }
 
 /** compose's recreate lost a race with the engine's restart policy; transient. */
@@ -218,6 +222,12 @@ export class ComposeAdapter implements RuntimeAdapter {
 
   async inspect(): Promise<DeploymentObservation[]> {
     return groupObservations(await this.opts.engine.list());
+  }
+
+  /** The engine's events about our containers, reconnecting with backoff (runtimes/shared/events.ts). */
+  watch(handlers: WatchHandlers, signal: AbortSignal): void {
+    const events = this.opts.engine.events?.();
+    if (events) void follow(events, handlers, signal, this.opts.watchBackoff);
   }
 
   async close(): Promise<void> {

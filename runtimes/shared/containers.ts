@@ -61,11 +61,16 @@ export function groupObservations(rows: ContainerRow[]): DeploymentObservation[]
     }
   }
   return [...byDeployment.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([deploymentId, comps]) => ({
       deploymentId,
-      components: [...comps.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      components: [...comps.values()].sort((a, b) => byCodeUnit(a.name, b.name)),
     }));
+}
+
+/** A stable order for ids and names (ASCII), without localeCompare: that loads ICU's collator on the first drift check. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function describe(row: ContainerRow): string {

@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from "../../src/errors/codes.ts";
 import type { ContainerRow } from "./containers.ts";
+import type { LineStream } from "./events.ts";
 
 export interface EngineVersion {
   reachable: boolean;
@@ -29,5 +30,7 @@ export interface ContainerEngine {
    * has not reported yet (Podman without systemd never schedules its checks).
    */
   nudgeHealth?(rows: ContainerRow[]): Promise<void>;
+  /** One connection to the engine's event stream about our containers (JSON lines), for watch(). */
+  events?(): LineStream;
   close?(): Promise<void>;
 }

@@ -57,7 +57,23 @@ export class FsView {
   }
 }
 
-/** eth2 before eth10. */
+/**
+ * eth2 before eth10: runs of digits compare by value, everything else by code
+ * unit. Not localeCompare: that loads ICU's collator (≈2 MiB resident) in every
+ * start that detects capabilities, for names that are ASCII anyway.
+ */
 export function naturalOrder(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
+  const x = chunks(a);
+  const y = chunks(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p === q) continue;
+    const digits = /^\d/.test(p) && /^\d/.test(q);
+    // Equal values with different spellings ("01", "1"): the shorter first, so the order stays total.
+    if (digits) return Number(p) - Number(q) || p.length - q.length;
+    return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
 }

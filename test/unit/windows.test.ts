@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { communicationAllowed, localTime, windowAt } from "../../src/schedule/windows.ts";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
+import { UTC_ZONES, communicationAllowed, isValidTimeZone, localTime, windowAt } from "../../src/schedule/windows.ts";
 
 // 2026-11-28 is a Saturday.
 const at = (iso: string) => Date.parse(iso);
@@ -26,5 +28,44 @@ describe("time windows", () => {
     expect(communicationAllowed({ downtime, allowed: [], timeZone: "UTC" }, at("2026-11-28T12:00:00Z"))).toEqual({ allowed: true });
     expect(communicationAllowed({ downtime, allowed, timeZone: "UTC" }, at("2026-11-28T12:00:00Z"))).toMatchObject({ allowed: false, reason: "outside the polling period" });
     expect(communicationAllowed({ downtime, allowed, timeZone: "UTC" }, at("2026-11-30T12:00:00Z"))).toEqual({ allowed: true }); // Monday
+  });
+});
+
+describe("UTC without Intl", () => {
+  /** Runs fn with Intl.DateTimeFormat replaced by one that throws: any use of it is caught. */
+  function withoutDateTimeFormat<T>(fn: () => T): T {
+    const original = Intl.DateTimeFormat;
+    Intl.DateTimeFormat = function () {
+      throw new Error("Intl.DateTimeFormat used");
+    } as unknown as typeof Intl.DateTimeFormat;
+    try {
+      return fn();
+    } finally {
+      Intl.DateTimeFormat = original;
+    }
+  }
+
+  test("each UTC spelling answers what Intl answers", () => {
+    const instants = ["2026-11-28T23:30:00Z", "2026-07-04T00:00:00Z", "2027-03-28T01:59:59Z"].map(at);
+    for (const zone of UTC_ZONES) {
+      // Intl itself must accept the zone, or the shortcut would let a typo through.
+      const viaIntl = instants.map((t) => {
+        const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(t);
+        const get = (k: string) => parts.find((p) => p.type === k)!.value;
+        return { day: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(get("weekday")), minute: Number(get("hour")) * 60 + Number(get("minute")) };
+      });
+      withoutDateTimeFormat(() => {
+        expect(isValidTimeZone(zone)).toBe(true);
+        expect(instants.map((t) => localTime(t, zone))).toEqual(viaIntl);
+      });
+    }
+  });
+
+  test("the default configuration is validated without Intl (its first use loads ICU's time-zone data)", () => {
+    const config = withoutDateTimeFormat(() => loadConfig({ file: join(import.meta.dir, "../../init/config.yaml") }));
+    expect(config.downtime.timeZone).toBe("UTC");
+    // Other zones still go through Intl, and a wrong one is still refused.
+    expect(isValidTimeZone("Europe/Berlin")).toBe(true);
+    expect(isValidTimeZone("Mars/Olympus_Mons")).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describeRequiring, requireTool } from "../build/requirement.ts";
+import { serviceEnvironment } from "../../../build/bench/service-env.ts";
 
 const repoRoot = resolve(import.meta.dir, "../../..");
 const scripts = ["init/sysv/margo-agent", "init/openrc/margo-agent", "init/install.sh"];
@@ -38,7 +39,7 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "margo-sysv-"));
   // A daemon that behaves like the agent: runs until SIGTERM, logs to stdout.
   const stub = join(work, "stub");
-  writeFileSync(stub, '#!/bin/sh\necho "stub started: $*"\ntrap \'echo "stub got TERM"; exit 0\' TERM\nwhile :; do sleep 1; done\n');
+  writeFileSync(stub, '#!/bin/sh\necho "stub started: $*"\necho "stub env: BUN_JSC_useJIT=$BUN_JSC_useJIT"\ntrap \'echo "stub got TERM"; exit 0\' TERM\nwhile :; do sleep 1; done\n');
   chmodSync(stub, 0o755);
   writeFileSync(join(work, "config.yaml"), "wfm:\n  url: https://wfm.example.com\n");
   pidfile = join(work, "agent.pid");
@@ -109,6 +110,8 @@ function lifecycle(path: string): void {
   const log = readFileSync(logfile, "utf8");
   expect(log).toContain(`stub started: run --config ${join(work, "config.yaml")}`);
   expect(log).toContain("stub got TERM");
+  // The service's environment (init/margo-agent.service's Environment=) reaches the daemon.
+  expect(log).toContain(`stub env: BUN_JSC_useJIT=${serviceEnvironment(repoRoot).BUN_JSC_useJIT}`);
 }
 
 describe("SysV script lifecycle", () => {
