@@ -24,6 +24,7 @@ import { after, every, type Timer } from "../util/timer.ts";
 import { collectDevice } from "../capabilities/collect.ts";
 import type { ConstraintDevice } from "../deployment/constraints.ts";
 import { Activity } from "./activity.ts";
+import { DriftWatch } from "./drift-watch.ts";
 import type { ClockOffset } from "./clock-offset.ts";
 import type { PullProgress } from "./pull-progress.ts";
 import { nextPollDelay } from "./poll-schedule.ts";
@@ -67,6 +68,7 @@ export class Agent {
   // src/util/timer.ts: setTimeout would turn a delay over 2^31-1 ms into 1 ms.
   private pollTimer: Timer | undefined;
   private driftTimer: Timer | undefined;
+  private driftWatch: DriftWatch | undefined;
   private readonly tasks: Promise<void>[] = [];
   private stopped = false;
   private quietReason: string | undefined;
@@ -135,7 +137,21 @@ export class Agent {
     if (this.stopped) return;
     this.schedulePoll(0);
     if (this.d.config.reconcile.driftInterval > 0) {
-      this.driftTimer = every(this.d.config.reconcile.driftInterval, () => void this.checkDrift());
+      // While the engine's event stream is up, drift is seen from events; the periodic inspection rests.
+      this.driftTimer = every(this.d.config.reconcile.driftInterval, () => {
+        if (!this.driftWatch?.up) void this.checkDrift();
+      });
+      const runtime = this.d.runtime;
+      if (runtime.watch) {
+        this.driftWatch = new DriftWatch({
+          watch: (handlers, signal) => runtime.watch!(handlers, signal),
+          checkDrift: () => this.checkDrift(),
+          // Another agent's containers, or a deployment already forgotten, cost no inspection.
+          relevant: (e) => e.deploymentId === undefined || this.store.getDeployment(e.deploymentId) !== undefined,
+          log: this.d.log.child({ part: "drift-watch" }),
+        });
+        this.driftWatch.start();
+      }
     }
   }
 
@@ -258,8 +274,10 @@ export class Agent {
     if (outcomes.length) this.activity.reconciled(outcomes.reduce((s, o) => s + o.durationMs, 0));
   }
 
-  private async checkDrift(): Promise<void> {
-    if (this.stopped || this.queue.busy) return;
+  /** One drift check; false when it could not run now (the queue was busy), so the watch asks again. */
+  private async checkDrift(): Promise<boolean> {
+    if (this.stopped) return true;
+    if (this.queue.busy) return false;
     await this.queue.run(async () => {
       try {
         const outcomes = await this.sync.reconcileStored("drift", this.abort.signal, true);
@@ -268,6 +286,7 @@ export class Agent {
         this.d.log.error({ code: asAgentError(err).code, err: String(err) }, "drift check failed");
       }
     });
+    return true;
   }
 
   /** Stops every loop and task, waits for the step under way to give up, closes the store. */
@@ -276,6 +295,7 @@ export class Agent {
     this.stopped = true;
     this.pollTimer?.cancel();
     this.driftTimer?.cancel();
+    this.driftWatch?.stop();
     this.sender.stop();
     this.abort.abort(new Error("agent stopping"));
     await this.queue.idle().catch(() => {});
