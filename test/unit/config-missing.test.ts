@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function problems(yaml: string | undefined): string[] {
   const file = yaml === undefined ? undefined : join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`);
-  if (file) writeFileSync(file, yaml);
+  if (file !== undefined && yaml !== undefined) writeFileSync(file, yaml);
   try {
     loadConfig({ file, env: {} });
   } catch (err) {
