@@ -11,14 +11,14 @@ export interface StatusInput {
   components: ComponentStatus[];
   /** The overall state when it cannot be derived from the components (e.g. no components known). */
   state?: DeploymentState;
-  /** Deployment-level error: present only with failed. */
+  /** Deployment-level error: with failed; with pending, why it waits (UPDATE_DEFERRED: a workload's update lock). */
   error?: StatusError;
 }
 
 export function buildStatusManifest(input: StatusInput): string {
   const state = input.state ?? overallState(input.components);
   const status: { state: DeploymentState; error?: StatusError } = { state };
-  if (state === "failed" && input.error) status.error = input.error;
+  if ((state === "failed" || state === "pending") && input.error) status.error = input.error;
   const body = {
     apiVersion: "deployment.margo.org/v1alpha1",
     kind: "DeploymentStatusManifest",
