@@ -156,14 +156,21 @@ export class StatusSender {
       }
       const hints = parseProblem(outcome.contentType, outcome.body);
       const answer = `${outcome.status} ${hints?.title ?? ""} ${hints?.detail ?? outcome.body.slice(0, 200)}`.trim();
+      // Before the park rule: a WFM that no longer knows this client (restored from a backup, the
+      // relationship retired) may call it not retryable, yet the report is good and must survive
+      // until the device is known again (onboarded again, or the WFM fixed).
+      if (outcome.status === 401 || outcome.status === 403 || isNotAuthorized(outcome.body)) {
+        this.state.identityProblem = answer;
+        return this.attemptFailed(entry, {
+          code: "IDENTITY_REJECTED",
+          message: `the WFM refused this client (${answer}): it may not know this device any more (a WFM restored from a backup or reset, or the client retired); reports are kept and retried with backoff; see margo-agent status and margo-agent check`,
+          hints: { ...hints, retryable: undefined },
+        });
+      }
       if (outcome.status === 400 || outcome.status === 422 || hints?.retryable === false) {
         this.o.journal.park(entry.seq, answer);
         log.error({ code: "REPORT_REJECTED", answer }, "the WFM rejected a status report; parked, not retried");
         return "ok";
-      }
-      if (outcome.status === 401 || outcome.status === 403) {
-        this.state.identityProblem = answer;
-        return this.attemptFailed(entry, { code: "IDENTITY_REJECTED", message: `the WFM refused our identity (${answer}); check onboarding and the device certificate`, hints });
       }
       return this.attemptFailed(entry, { code: "WFM_HTTP_ERROR", message: `status report: WFM answered ${answer}`, retryAfterMs: parseRetryAfter(outcome.retryAfter, Date.now()), hints });
     } catch (err) {
@@ -194,4 +201,16 @@ interface Failure {
   deploymentId: string;
   retryAfterMs?: number;
   hints?: ProblemHints;
+}
+
+/** The Margo problem type for a request the WFM's policy refuses (rc3: "the client relationship has been retired"). */
+const NOT_AUTHORIZED = /[#/]not-authorized$/;
+
+function isNotAuthorized(body: string): boolean {
+  try {
+    const type = (JSON.parse(body) as { type?: unknown }).type;
+    return typeof type === "string" && NOT_AUTHORIZED.test(type);
+  } catch {
+    return false;
+  }
 }
