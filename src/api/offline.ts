@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { systemClock } from "../agent/clock.ts";
 import { Journal } from "../journal/journal.ts";
 import type { Platform } from "../platform/types.ts";
+import type { MetaKey } from "../store/meta-keys.ts";
 import { StateStore } from "../store/state-store.ts";
 import type { DeploymentDetail, DeploymentSummary, JournalView } from "./source.ts";
 import { deploymentDetail, deploymentSummaries } from "./views/deployments.ts";
@@ -30,6 +31,10 @@ export interface OfflineReader {
   deployments(): DeploymentSummary[];
   deployment(id: string): DeploymentDetail | undefined;
   journal(): JournalView;
+  /** One stored metadata value (the clientId, …). */
+  meta(key: MetaKey): string | undefined;
+  /** SQLite's `PRAGMA quick_check`: "ok", or what is damaged. */
+  quickCheck(): string;
   close(): void;
 }
 
@@ -72,6 +77,8 @@ export function openStoredState(platform: Platform, dataDir: string): OfflineRea
       const c = systemClock();
       return journalView(journal, { wallMs: c.wallMs(), monoMs: c.monoMs(), bootId: c.bootId });
     },
+    meta: (key) => store.getMeta(key),
+    quickCheck: () => store.db.prepare<Record<string, string>>("PRAGMA quick_check").all().map((r) => Object.values(r)[0]).join("; "),
     close: () => store.close(),
   };
 }

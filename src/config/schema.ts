@@ -122,6 +122,12 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       keyFile: v.optional(v.nullable(nonEmpty), null),
       certFile: v.optional(v.nullable(nonEmpty), null),
+      /**
+       * v1: when the WFM has refused this clientId (401/403) for this long with no
+       * answer accepted in between, forget it and onboard again (a WFM restored
+       * from a backup or reset no longer knows the client). 0: never.
+       */
+      reonboardAfter: duration("1h", { min: SECOND, max: 7 * DAY, text: "1s and 7d", off: true }),
     }),
     {},
   ),
@@ -182,6 +188,17 @@ export const ConfigSchema = v.strictObject({
   ),
   /** Registries for OCI packages (repository + revision): credentials, mirrors, CAs (src/oci/config.ts). */
   registries: RegistriesConfigSchema,
+  /**
+   * Update locks (README "Update locks"): a workload holding
+   * dataDir/locks/<deploymentId>/updates.lock defers updates, removals and
+   * restarts of its deployment, at most this long; `sync --force` overrides it.
+   */
+  updateLocks: v.optional(
+    v.strictObject({
+      maxDeferral: duration("1h", { min: SECOND, max: 7 * DAY, text: "1s and 7d" }),
+    }),
+    {},
+  ),
   /** What compose files from the WFM may ask of the host. Secure by default. */
   policy: v.optional(
     v.strictObject({

@@ -2,9 +2,9 @@
  * A real terminal for CLI tests: a private tmux server (its own socket, never
  * the user's), one window of a fixed size running the command, keys sent with
  * send-keys and the screen read with capture-pane. The pane stays after the
- * command exits, so its exit status can be read.
+ * command exits, so its last screen can be read, and its exit status is kept.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTool } from "../integration/build/requirement.ts";
@@ -16,6 +16,7 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 export class Terminal {
   private readonly dir = mkdtempSync(join(tmpdir(), "margo-tmux-"));
   private readonly socket = join(this.dir, "sock");
+  private readonly statusFile = join(this.dir, "status");
 
   private tmux(...args: string[]): string {
     const r = Bun.spawnSync(["tmux", "-S", this.socket, ...args], { stdout: "pipe", stderr: "pipe" });
@@ -26,9 +27,11 @@ export class Terminal {
   /** Starts `argv` in a `width`×`height` terminal, in `cwd`, with exactly `env` (TERM is xterm-256color). */
   constructor(argv: string[], o: { cwd: string; env: Record<string, string>; width?: number; height?: number }) {
     const env = Object.entries({ TERM: "xterm-256color", ...o.env }).map(([k, v]) => `${k}=${quote(v)}`).join(" ");
-    const command = `cd ${quote(o.cwd)} && exec env -i ${env} ${argv.map(quote).join(" ")}`;
-    this.tmux("new-session", "-d", "-s", "t", "-x", String(o.width ?? 160), "-y", String(o.height ?? 50), "sh", "-c", command);
-    this.tmux("set-option", "-t", "t", "remain-on-exit", "on");
+    // The status goes to a file: tmux may see the pty close before the process's exit and never learn it.
+    // A trap (not an ignore, which children would inherit) keeps the shell alive past a Ctrl-C meant for the command.
+    const command = `trap true INT; cd ${quote(o.cwd)} && env -i ${env} ${argv.map(quote).join(" ")}; echo $? > ${quote(this.statusFile)}`;
+    // One tmux command list: the pane must outlive a command that exits at once, to read its status.
+    this.tmux("start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";", "new-session", "-d", "-s", "t", "-x", String(o.width ?? 160), "-y", String(o.height ?? 50), "sh", "-c", command);
   }
 
   /** The screen as text (no colours), trailing blank lines dropped. */
@@ -53,8 +56,12 @@ export class Terminal {
 
   /** The command's exit status once it has exited, else undefined. */
   exitStatus(): number | undefined {
-    const [dead, status] = this.tmux("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}").trim().split(" ");
-    return dead === "1" ? Number(status) : undefined;
+    try {
+      const text = readFileSync(this.statusFile, "utf8").trim();
+      return /^\d+$/.test(text) ? Number(text) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Waits (a liveness bound, not a measurement) until the scrollback matches. */

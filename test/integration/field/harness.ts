@@ -3,7 +3,7 @@
  * process), the agent as a real `bun src/cli.ts run` child with its local API on
  * a unix socket, and the CLI run as further children against the same config.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
@@ -48,11 +48,11 @@ export function writePackage(f: Pick<Field, "wfmDir">, component: string, image:
   mkdirSync(join(f.wfmDir, "packages", component), { recursive: true });
   writeFileSync(
     join(f.wfmDir, "packages", component, "compose.yaml"),
-    `services:\n  ${component}:\n    image: ${image}\n    pull_policy: never\n    command: ["sh", "-c", ${JSON.stringify(script.replaceAll("$", "$$"))}]\n    stop_grace_period: 1s\n    restart: unless-stopped\n    environment: {VALUE: "\${VALUE}"}\n`,
+    `services:\n  ${component}:\n    image: ${image}\n    pull_policy: never\n    command: ["sh", "-c", ${JSON.stringify(script.replaceAll("$", "$$$$"))}]\n    stop_grace_period: 1s\n    restart: unless-stopped\n    environment: {VALUE: "\${VALUE}"}\n`,
   );
 }
 
-export async function startField(opts: { runtime: string; extra?: string[]; stateFile?: string; tcp?: boolean } = { runtime: "simulated" }): Promise<Field> {
+export async function startField(opts: { runtime: string; extra?: string[]; stateFile?: string; tcp?: boolean; token?: string } = { runtime: "simulated" }): Promise<Field> {
   const root = mkdtempSync(join(tmpdir(), "margo-field-"));
   const wfmDir = join(root, "wfm");
   mkdirSync(join(wfmDir, "packages"), { recursive: true });
@@ -61,11 +61,11 @@ export async function startField(opts: { runtime: string; extra?: string[]; stat
   const socket = join(root, "api.sock");
   const config = join(root, "agent.yaml");
   const listen = opts.tcp ? `127.0.0.1:${await freePort()}` : `unix:${socket}`;
-  writeConfig({ config, wfmUrl: wfm.url, dataDir, listen, runtime: opts.runtime, extra: opts.extra ?? [] });
+  writeConfig({ config, wfmUrl: wfm.url, dataDir, listen, token: opts.token, runtime: opts.runtime, extra: opts.extra ?? [] });
   return { root, wfmDir, dataDir, config, socket, wfm };
 }
 
-export function writeConfig(o: { config: string; wfmUrl: string; dataDir: string; listen: string; runtime: string; extra: string[] }): void {
+export function writeConfig(o: { config: string; wfmUrl: string; dataDir: string; listen: string; token?: string; runtime: string; extra: string[] }): void {
   writeFileSync(
     o.config,
     [
@@ -77,7 +77,7 @@ export function writeConfig(o: { config: string; wfmUrl: string; dataDir: string
       `runtime: ${o.runtime}`,
       "device: {id: field-device}",
       "packages: {allowInsecureHttp: true, reserve: 1MiB}",
-      `api: {listen: "${o.listen}"}`,
+      `api: {listen: "${o.listen}"${o.token ? `, token: ${o.token}` : ""}}`,
       "poll: {interval: 1s, jitter: 0}",
       "reconcile: {driftInterval: 0}",
       "journal: {retryMax: 2s}",
@@ -143,3 +143,18 @@ export function nonJsonLines(a: AgentProcess): string[] {
     }
   });
 }
+
+/** Pids of live processes whose command line contains `needle`. */
+export function processesWith(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
