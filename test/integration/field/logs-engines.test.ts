@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { projectName } from "../../../runtimes/shared/naming.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { describeWithEngine, engineStatus } from "../../support/engines.ts";
 import { cliOf, ensureTestImage, TEST_IMAGE } from "../../support/images.ts";
@@ -41,10 +40,8 @@ describeRequiring(tmuxTool, "logs and restart in a terminal", () => {
       term?.close();
       const left = (await bunPlatform.run([cliName, "ps", "-aq", "--filter", `label=org.margo.deployment-id=${id}`])).stdout.split("\n").filter(Boolean);
       if (left.length) await bunPlatform.run([cliName, "rm", "-f", ...left]);
-      for (const c of ["app", "side"]) {
-        const nets = (await bunPlatform.run([cliName, "network", "ls", "-q", "--filter", `label=com.docker.compose.project=${projectName(id, c)}`])).stdout.split("\n").filter(Boolean);
-        if (nets.length) await bunPlatform.run([cliName, "network", "rm", ...nets]);
-      }
+      const nets = (await bunPlatform.run([cliName, "network", "ls", "-q", "--filter", `label=org.margo.deployment-id=${id}`])).stdout.split("\n").filter(Boolean);
+      if (nets.length) await bunPlatform.run([cliName, "network", "rm", ...nets]);
       await stopField(f);
     }, 120_000);
 

@@ -23,9 +23,10 @@ for (const engine of ["podman", "docker"] as EngineName[]) {
       writePackage(f, "app", TEST_IMAGE, "sleep 3600");
     }, 120_000);
     afterAll(async () => {
-      const ids = await bunPlatform.run([cliOf(engine), "ps", "-aq", "--filter", `label=org.margo.deployment-id=${id}`]);
-      const list = ids.stdout.split("\n").filter(Boolean);
-      if (list.length) await bunPlatform.run([cliOf(engine), "rm", "-f", ...list]);
+      for (const kind of [["ps", "-aq"], ["network", "ls", "-q"]]) {
+        const ids = (await bunPlatform.run([cliOf(engine), ...kind, "--filter", `label=org.margo.deployment-id=${id}`])).stdout.split("\n").filter(Boolean);
+        if (ids.length) await bunPlatform.run([cliOf(engine), ...(kind[0] === "ps" ? ["rm", "-f"] : ["network", "rm"]), ...ids]);
+      }
       await stopField(f);
     }, 120_000);
 
