@@ -11,7 +11,7 @@ import type { ComposeToolKind } from "./shared/compose-tool.ts";
 export type RuntimeKind = "auto" | "podman" | "compose" | "simulated";
 
 export interface RuntimeDeps {
-  platform: Pick<Platform, "run">;
+  platform: Pick<Platform, "run" | "spawnStreaming">;
   /** Directory for runtime sockets (the agent-started Podman API service). Keep the path short. */
   runDir: string;
   /** Delete named volumes when a component is removed. Default false. */

@@ -100,6 +100,17 @@ export interface WatchHandlers {
   onStatus?(up: boolean, detail?: string): void;
 }
 
+export interface LogOptions {
+  /** Only this component's containers (all of the deployment's when absent). */
+  component?: string;
+  /** Keep streaming new output until the signal aborts. */
+  follow: boolean;
+  /** Only the last N lines of each container (all when absent). */
+  tail?: number;
+  /** Ends the stream (and the engine's log process). */
+  signal: AbortSignal;
+}
+
 export interface RuntimeAdapter {
   readonly name: string;
   /** What this adapter can run on this device now (feeds supportedDeploymentTypes). */
@@ -120,4 +131,22 @@ export interface RuntimeAdapter {
    * idle device needs no periodic inspection while the stream is up). Returns at once.
    */
   watch?(handlers: WatchHandlers, signal: AbortSignal): void;
+  /**
+   * Restarts one component's containers in place (an operator's `margo-agent
+   * restart`); resolves when they run again. Absent: this runtime cannot. Throws AgentError.
+   */
+  restartComponent?(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void>;
+  /**
+   * The output (stdout and stderr) of a deployment's containers, found by the
+   * agent's labels: the caller needs no project names. Lines are prefixed with
+   * `component/service | ` when more than one container is shown. Absent: this
+   * runtime runs no containers. Throws AgentError LOGS_UNAVAILABLE when none exist.
+   */
+  logs?(deploymentId: string, opts: LogOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Releases what the adapter itself started (Podman: the `podman system
+   * service` it runs when no API socket answers). The Agent calls it once, as
+   * it stops; workloads are left running.
+   */
+  close?(): Promise<void>;
 }

@@ -6,12 +6,20 @@
  * and the packages are OCI artifacts from the dev WFM's own endpoint. It shows the
  * deployment go pending → installing → installed, then deletes the YAML and
  * shows removing → removed. On a terminal it then keeps both running for you
- * to explore (Ctrl-C stops); otherwise it exits.
+ * to explore; otherwise it exits.
+ *
+ * Whatever way it ends (Ctrl-C included) it cleans up what it made: the
+ * deployments are removed through the agent (containers and networks), the
+ * children stopped, the temp folder deleted (kept only after a failure, for
+ * its logs). The children run in their own process group, so a Ctrl-C at the
+ * terminal reaches the demo alone and the agent is still there to remove them.
+ * A second Ctrl-C skips the agent and removes the containers directly.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { projectName } from "../runtimes/shared/naming.ts";
 import { freePort } from "./free-port.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -19,7 +27,13 @@ const CLI = [process.execPath, join(ROOT, "src/cli.ts")];
 const DEMO_IMAGE = "localhost/margo-demo/busybox:1";
 const interactive = process.stdout.isTTY && process.env.CI !== "true";
 
-const say = (text: string) => console.log(`\x1b[1m==> ${text}\x1b[0m`);
+const say = (text: string) => {
+  try {
+    console.log(`\x1b[1m==> ${text}\x1b[0m`);
+  } catch {
+    // no terminal any more (SIGHUP): the cleanup goes on without it
+  }
+};
 
 function works(argv: string[]): boolean {
   const r = spawnSync(argv[0]!, argv.slice(1), { stdio: "ignore", timeout: 15_000 });
@@ -44,7 +58,12 @@ function ensureImage(engine: string): boolean {
 }
 
 function chooseRuntime(): { runtime: string; note: string } {
-  if (process.env.MARGO_DEMO_RUNTIME) return { runtime: process.env.MARGO_DEMO_RUNTIME, note: "from MARGO_DEMO_RUNTIME" };
+  const chosen = process.env.MARGO_DEMO_RUNTIME;
+  if (chosen) {
+    // The demo's image is made locally (no registry): the chosen engine needs it too.
+    if (chosen === "podman" || chosen === "compose") ensureImage(chosen === "podman" ? "podman" : "docker");
+    return { runtime: chosen, note: "from MARGO_DEMO_RUNTIME" };
+  }
   const compose = works(["docker-compose", "version"]) || works(["docker", "compose", "version"]);
   if (compose && works(["podman", "info"]) && ensureImage("podman")) return { runtime: "podman", note: "Podman found" };
   if (compose && works(["docker", "info"]) && ensureImage("docker")) return { runtime: "compose", note: "Docker Engine found" };
@@ -86,22 +105,95 @@ const wfmPort = await freePort();
 const apiPort = await freePort();
 const wfm = `https://127.0.0.1:${wfmPort}`;
 const children: ReturnType<typeof spawn>[] = [];
+const seen = new Set<string>();
 const logFile = (name: string) => Bun.file(join(work, `${name}.log`)).writer();
 
 function start(name: string, args: string[]) {
   const out = logFile(name);
-  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // detached: its own process group, so the terminal's Ctrl-C does not stop it before it cleaned up.
+  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   child.stdout!.on("data", (d) => out.write(d));
   child.stderr!.on("data", (d) => out.write(d));
   children.push(child);
   return child;
 }
 
-function shutdown(code: number): never {
-  for (const c of children) c.kill("SIGTERM");
-  process.exit(code);
+/** The ids of the example's deployments, read from its YAMLs. */
+const exampleIds = readdirSync(join(ROOT, "examples/hello"))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .flatMap((f) => [...readFileSync(join(ROOT, "examples/hello", f), "utf8").matchAll(/^\s+id:\s*(\S+)/gm)].map((m) => m[1]!));
+
+async function exitOf(child: ReturnType<typeof spawn>, limitMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
+  return Promise.race([new Promise<boolean>((r) => child.once("exit", () => r(true))), Bun.sleep(limitMs).then(() => false)]);
 }
-process.on("SIGINT", () => shutdown(0));
+
+const engineCli = runtime === "podman" ? "podman" : runtime === "compose" ? "docker" : undefined;
+
+/** Containers and networks of this demo's agent still on the engine (found by its data directory and project names). */
+function sweepEngine(): void {
+  if (!engineCli) return;
+  for (const id of exampleIds) {
+    // Ours: the compose project's working directory is a package under this demo's data directory.
+    const ps = spawnSync(engineCli, ["ps", "-aq", "--filter", `label=org.margo.deployment-id=${id}`], { encoding: "utf8" });
+    const ids = (ps.stdout ?? "").split("\n").filter(Boolean).filter((c) => {
+      const wd = spawnSync(engineCli, ["inspect", "--format", '{{index .Config.Labels "com.docker.compose.project.working_dir"}}', c], { encoding: "utf8" });
+      return (wd.stdout ?? "").trim().startsWith(`${work}/`);
+    });
+    if (ids.length) spawnSync(engineCli, ["rm", "-f", ...ids], { stdio: "ignore" });
+    for (const component of ["web", "worker"]) {
+      const project = projectName(id, component);
+      const left = spawnSync(engineCli, ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`], { encoding: "utf8" });
+      if ((left.stdout ?? "").trim()) continue; // another agent's, not ours to remove
+      const nets = spawnSync(engineCli, ["network", "ls", "-q", "--filter", `label=com.docker.compose.project=${project}`], { encoding: "utf8" });
+      const netIds = (nets.stdout ?? "").split("\n").filter(Boolean);
+      if (netIds.length) spawnSync(engineCli, ["network", "rm", ...netIds], { stdio: "ignore" });
+    }
+  }
+}
+
+let shuttingDown: Promise<never> | undefined;
+let force = false;
+
+/**
+ * Removes what the demo made, then exits: the deployments through the agent
+ * (unless `force`), the children, then anything the agent left, the temp folder.
+ */
+function shutdown(code: number, why?: string): Promise<never> {
+  shuttingDown ??= (async () => {
+    if (why) say(why);
+    const agent = children[1];
+    if (!force && agent && agent.exitCode === null && engineCli) {
+      for (const f of readdirSync(appDir)) if (/\.ya?ml$/.test(f)) rmSync(join(appDir, f));
+      // Done when the last report of every deployment the WFM heard of says removed.
+      const gone = async () => {
+        const last = new Map<string, string>();
+        for (const r of await reports(wfm)) last.set(r.deploymentId, r.body.status.state);
+        return [...last.values()].every((state) => state === "removed");
+      };
+      if (!(await gone())) {
+        say("removing the example's containers through the agent… (Ctrl-C again to skip)");
+        const deadline = Date.now() + 60_000;
+        while (!force && Date.now() < deadline && !(await gone())) await Bun.sleep(300);
+      }
+    }
+    for (const c of children) c.kill("SIGTERM");
+    for (const c of children) if (!(await exitOf(c, 20_000))) c.kill("SIGKILL");
+    sweepEngine();
+    if (code === 0) rmSync(work, { recursive: true, force: true });
+    else console.error(`logs kept in ${work}`);
+    say(code === 0 ? "cleaned up: containers, networks and the temp folder are gone" : "cleaned up the containers");
+    process.exit(code);
+  })();
+  return shuttingDown;
+}
+process.on("SIGINT", () => {
+  if (shuttingDown) force = true;
+  void shutdown(0, "Ctrl-C: cleaning up");
+});
+process.on("SIGTERM", () => void shutdown(0, "stopping: cleaning up"));
+// The terminal went away (window closed, ssh dropped): clean up all the same.
+process.on("SIGHUP", () => void shutdown(0));
 
 say(`runtime: ${runtime} (${note})`);
 // rc3: the dev WFM's CA (made in its state dir) mints this device's SVID; the agent verifies the WFM with its bundle.
@@ -139,11 +231,10 @@ say(`development WFM: ${wfm}/  (open it in a browser to watch)`);
 start("agent", ["run", "--config", join(work, "agent.yaml"), ...(runtime === "simulated" ? ["--simulated-delay", "700"] : [])]);
 say(`agent started; logs in ${work}/agent.log`);
 
-const seen = new Set<string>();
 say("waiting for the example deployment to be installed…");
 if (!(await waitForState(wfm, "installed", seen))) {
   console.error(`the deployment did not reach installed; see ${work}/agent.log`);
-  shutdown(1);
+  await shutdown(1);
 }
 say("margo-agent status:");
 spawnSync(CLI[0]!, [...CLI.slice(1), "status", "--config", join(work, "agent.yaml")], { stdio: "inherit" });
@@ -152,7 +243,7 @@ say("deleting the deployment's YAML from the WFM's folder…");
 for (const f of readdirSync(appDir)) if (/\.ya?ml$/.test(f)) rmSync(join(appDir, f));
 if (!(await waitForState(wfm, "removed", seen))) {
   console.error(`the deployment was not removed; see ${work}/agent.log`);
-  shutdown(1);
+  await shutdown(1);
 }
 say("removed. The demo passed.");
 if (interactive) {
@@ -160,4 +251,4 @@ if (interactive) {
   say(`The example is back in ${appDir}; edit or delete YAMLs there and watch ${wfm}/ . Ctrl-C stops.`);
   await new Promise(() => {});
 }
-shutdown(0);
+await shutdown(0);

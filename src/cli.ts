@@ -11,7 +11,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   run: { summary: "run the agent: poll the WFM, reconcile, report", load: async () => (await import("./cli/commands/run.ts")).runCommand },
   status: { summary: "show what runs, what failed and what waits to be reported", load: async () => (await import("./cli/commands/status.ts")).statusCommand },
   deployments: { summary: "list deployments, or show one in detail", load: async () => (await import("./cli/commands/deployments.ts")).deploymentsCommand },
+  journal: { summary: "list the status reports waiting for the WFM, and those it rejected", load: async () => (await import("./cli/commands/journal.ts")).journalCommand },
+  logs: { summary: "show a deployment's container logs, --follow to stream", load: async () => (await import("./cli/commands/logs.ts")).logsCommand },
   sync: { summary: "ask the running agent to poll the WFM now", load: async () => (await import("./cli/commands/sync.ts")).syncCommand },
+  restart: { summary: "restart a deployment's containers, reported to the WFM", load: async () => (await import("./cli/commands/restart.ts")).restartCommand },
+  check: { summary: "diagnose this device: config, data dir, WFM, TLS, clock, engine, disk, journal", load: async () => (await import("./cli/commands/check.ts")).checkCommand },
   onboard: { summary: "onboard this device with the WFM and print the clientId", load: async () => (await import("./cli/commands/onboard.ts")).onboardCommand },
   decommission: { summary: "tell the WFM to forget this device (rc3: DELETE its capabilities)", load: async () => (await import("./cli/commands/decommission.ts")).decommissionCommand },
   config: { summary: "check the configuration, or list its keys", load: async () => (await import("./cli/commands/config.ts")).configCommand },
@@ -30,7 +34,8 @@ ${Object.entries(COMMANDS)
   .join("\n")}
 
 'margo-agent <command> --help' tells more. Exit codes: 0 ok, 1 failure,
-2 usage error, 3 invalid configuration, 4 agent not running.`;
+2 usage error, 3 invalid configuration, 4 agent not running (check: 0 ok,
+1 warnings, 2 errors).`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

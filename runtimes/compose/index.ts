@@ -7,7 +7,7 @@ import { ComposeAdapter, type ComposeAdapterOptions, defaultBaseEnv } from "../s
 import { DockerEngine } from "./docker-engine.ts";
 
 export interface ComposeRuntimeOptions {
-  platform: Pick<Platform, "run">;
+  platform: Pick<Platform, "run" | "spawnStreaming">;
   removeVolumes?: boolean;
   composeTool?: ComposeAdapterOptions["composeTool"];
   baseEnv?: Record<string, string>;
@@ -28,6 +28,7 @@ export function createComposeRuntime(opts: ComposeRuntimeOptions): ComposeAdapte
     composeTool: opts.composeTool,
     pollMs: opts.pollMs,
     watchBackoff: opts.watchBackoff,
+    spawnStreaming: opts.platform.spawnStreaming?.bind(opts.platform),
   });
 }
 

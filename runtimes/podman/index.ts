@@ -8,7 +8,7 @@ import { ComposeAdapter, type ComposeAdapterOptions, defaultBaseEnv } from "../s
 import { PodmanEngine } from "./podman-engine.ts";
 
 export interface PodmanRuntimeOptions {
-  platform: Pick<Platform, "run">;
+  platform: Pick<Platform, "run" | "spawnStreaming">;
   /** Directory for the agent-started API socket (short path: unix sockets are limited to ~100 bytes). */
   runDir: string;
   /** Use an existing API socket instead (e.g. /run/podman/podman.sock from systemd socket activation). */
@@ -41,6 +41,7 @@ export function createPodmanRuntime(opts: PodmanRuntimeOptions): ComposeAdapter 
     composeTool: opts.composeTool,
     pollMs: opts.pollMs,
     watchBackoff: opts.watchBackoff,
+    spawnStreaming: opts.platform.spawnStreaming?.bind(opts.platform),
   });
 }
 

@@ -18,6 +18,7 @@ import type { Platform } from "../../src/platform/types.ts";
 import type {
   ApplyContext,
   DeploymentObservation,
+  LogOptions,
   DeploymentRef,
   EngineInfo,
   ProfileType,
@@ -29,6 +30,7 @@ import { outlineModel, overrideYaml } from "./compose-file.ts";
 import { checkRenderInputs, parseComposeSource, renderCompose } from "./compose-render.ts";
 import { type ComposeTool, type ComposeToolKind, UP, composeArgv, downArgs, findComposeTool } from "./compose-tool.ts";
 import { checkParameters, envFileText, parsePackageDotEnv } from "./env-file.ts";
+import { containerLogs, restartContainers } from "./container-actions.ts";
 import { groupObservations } from "./containers.ts";
 import type { ContainerEngine } from "./engine.ts";
 import { type FollowOptions, follow } from "./events.ts";
@@ -53,6 +55,8 @@ export interface ComposeAdapterOptions {
   commandTimeoutMs?: number;
   /** Reconnect timing of watch() (tests shorten it). */
   watchBackoff?: FollowOptions;
+  /** Streams a process's output (container logs); without it the adapter offers no logs. */
+  spawnStreaming?: Platform["spawnStreaming"];
 }
 
 /** compose's recreate lost a race with the engine's restart policy; transient. */
@@ -232,6 +236,21 @@ export class ComposeAdapter implements RuntimeAdapter {
 
   async close(): Promise<void> {
     await this.opts.engine.close?.();
+  }
+
+  /** `<cli> restart` of the component's own containers (container-actions.ts). */
+  async restartComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void> {
+    const what = `restarting component "${componentName}" of deployment ${deployment.deploymentId}`;
+    throwIfAborted(ctx.signal, what);
+    const project = projectName(deployment.deploymentId, componentName);
+    await restartContainers({ engine: this.opts.engine, run: this.opts.run, env: { ...this.baseEnv }, project, what, signal: ctx.signal });
+  }
+
+  /** The deployment's container output, found by labels (container-actions.ts). */
+  async logs(deploymentId: string, opts: LogOptions): Promise<ReadableStream<Uint8Array>> {
+    const spawn = this.opts.spawnStreaming;
+    if (!spawn) throw new AgentError("LOGS_UNAVAILABLE", `the ${this.name} runtime was built without a way to stream process output`);
+    return containerLogs({ engine: this.opts.engine, spawn, env: { ...this.baseEnv }, deploymentId, opts });
   }
 
   /** Removes whatever of the project is left, by labels: only containers we own, only this project's networks/volumes. */

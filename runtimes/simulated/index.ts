@@ -26,6 +26,8 @@ interface SimContainer {
   packageDigest: string;
   env: Record<string, string>;
   state: "running" | "exited";
+  /** How often `margo-agent restart` restarted it. */
+  restarts?: number;
 }
 
 export interface SimulatedOptions {
@@ -95,6 +97,16 @@ export class SimulatedRuntime implements RuntimeAdapter {
   async removeComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void> {
     if (this.o.applyDelayMs) await sleep(this.o.applyDelayMs, ctx.signal);
     if (this.containers.delete(`${deployment.deploymentId}/${componentName}`)) this.save();
+  }
+
+  /** A restart of a simulated container: it runs (again), and counts the restart. It has no logs to show. */
+  async restartComponent(deployment: DeploymentRef, componentName: string, ctx: ApplyContext): Promise<void> {
+    const c = this.containers.get(`${deployment.deploymentId}/${componentName}`);
+    if (!c) throw new AgentError("COMPONENT_APPLY_FAILED", `restarting component "${componentName}" of deployment ${deployment.deploymentId}: no container of the component exists`);
+    if (this.o.applyDelayMs) await sleep(this.o.applyDelayMs, ctx.signal);
+    c.state = "running";
+    c.restarts = (c.restarts ?? 0) + 1;
+    this.save();
   }
 
   async inspect(): Promise<DeploymentObservation[]> {

@@ -15,7 +15,8 @@ import type { Logger } from "../log.ts";
 import { isSafeDeploymentId } from "../protocol/deployment-id.ts";
 import type { WfmClient } from "../protocol/wfm-client.ts";
 import type { ComponentResolver } from "../reconcile/component-resolver.ts";
-import { Reconciler } from "../reconcile/reconciler.ts";
+import { Reconciler, type StepOutcome } from "../reconcile/reconciler.ts";
+import { UpdateLocks } from "../reconcile/update-lock.ts";
 import { communicationAllowed, windowAt } from "../schedule/windows.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { DesiredStateSync, type PollOutcome } from "../sync/desired-state-sync.ts";
@@ -61,6 +62,8 @@ export class Agent {
   readonly client: WfmClient;
   readonly sender: StatusSender;
   readonly sync: DesiredStateSource;
+  private readonly reconciler: Reconciler;
+  private readonly locks: UpdateLocks;
   private readonly startedAtMs = Date.now();
   private readonly activity = new Activity();
   private readonly queue = new SerialQueue();
@@ -86,7 +89,8 @@ export class Agent {
       random: d.random,
       mayCommunicate: () => windowAt(config.downtime.windows, config.downtime.timeZone, Date.now()) === undefined,
     });
-    const reconciler = new Reconciler({
+    this.locks = new UpdateLocks({ dataDir: config.dataDir, maxDeferralMs: config.updateLocks.maxDeferral });
+    const reconciler = (this.reconciler = new Reconciler({
       store: this.store,
       runtime: d.runtime,
       resolve: d.resolve,
@@ -96,7 +100,8 @@ export class Agent {
       onReport: () => this.sender.wake(),
       statusFormat: d.session?.statusFormat,
       placement: () => this.devicePlacement(),
-    });
+      locks: this.locks,
+    }));
     this.sync = d.source ? d.source({ store: this.store, reconciler, log }) : new DesiredStateSync({ client: this.client, store: this.store, reconciler, log, limits: config.limits });
   }
 
@@ -170,10 +175,16 @@ export class Agent {
     );
   }
 
-  /** Polls now (operator request); resolves with the outcome. */
-  syncNow(): Promise<PollOutcome> {
+  /** Polls now (operator request); resolves with the outcome. `force` overrides workloads' update locks for this pass. */
+  syncNow(opts: { force?: boolean } = {}): Promise<PollOutcome> {
     this.sender.retryNow();
-    return this.queue.run(() => this.pollOnce());
+    return this.queue.run(() => (opts.force ? this.locks.overriding(() => this.pollOnce()) : this.pollOnce()));
+  }
+
+  /** Restarts a deployment's components (or one), an operator's local action; queued behind the reconcile under way. */
+  restart(deploymentId: string, component: string | undefined, opts: { force?: boolean } = {}): Promise<StepOutcome> {
+    const run = () => this.reconciler.restart(deploymentId, component, this.abort.signal);
+    return this.queue.run(() => (opts.force ? this.locks.overriding(run) : run()));
   }
 
   /** Downtime windows and polling periods in force now (seed 000). */
@@ -189,7 +200,9 @@ export class Agent {
       store: this.store,
       journal: this.journal,
       engineInfo: () => this.d.runtime.engineInfo(),
-      syncNow: () => this.syncNow(),
+      syncNow: (opts) => this.syncNow(opts),
+      restart: (id, component, opts) => this.restart(id, component, opts),
+      logs: this.d.runtime.logs ? (id, opts) => this.d.runtime.logs!(id, opts) : undefined,
     };
   }
 
@@ -308,6 +321,8 @@ export class Agent {
     } catch {
       // a session that cannot close its pools loses them with the process
     }
+    // The runtime's own children (Podman's API service) must not outlive the agent (issue 16).
+    await this.d.runtime.close?.().catch((err) => this.d.log.warn({ code: asAgentError(err).code, err: String(err) }, "closing the runtime failed"));
     this.store.close();
   }
 }

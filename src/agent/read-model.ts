@@ -1,15 +1,15 @@
 /**
  * The read model: what the local API and the CLI may know of a running agent.
  * An immutable snapshot of its in-memory state, read-only views of its store
- * and journal, and the two things they may ask of it (the engine's version, a
- * sync now). They render this and never reach into the Agent itself
+ * and journal, and what they may ask of it: the engine's version, a sync now,
+ * an operator's restart, the workloads' logs. They render this and never reach into the Agent itself
  * (docs/architecture.md, "Read model").
  */
-import type { EngineInfo } from "../../runtimes/types.ts";
+import type { EngineInfo, LogOptions } from "../../runtimes/types.ts";
 import type { IdentityView } from "./session.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { SenderState } from "../journal/sender.ts";
-import type { LastPlan } from "../reconcile/reconciler.ts";
+import type { LastPlan, StepOutcome } from "../reconcile/reconciler.ts";
 import type { communicationAllowed } from "../schedule/windows.ts";
 import type { StateStore } from "../store/state-store.ts";
 import type { PollOutcome } from "../sync/desired-state-sync.ts";
@@ -44,6 +44,10 @@ export interface AgentReadModel {
   readonly store: StoreReader;
   readonly journal: JournalReader;
   engineInfo(): Promise<EngineInfo>;
-  /** Polls now (operator request); resolves with the outcome. */
-  syncNow(): Promise<PollOutcome>;
+  /** Polls now (operator request); resolves with the outcome. `force` overrides workloads' update locks. */
+  syncNow(opts?: { force?: boolean }): Promise<PollOutcome>;
+  /** Restarts a deployment's components (or one) through the reconciler and lifecycle, reported like any change. */
+  restart(deploymentId: string, component: string | undefined, opts?: { force?: boolean }): Promise<StepOutcome>;
+  /** The deployment's container output from the runtime; undefined when the runtime runs no containers. */
+  logs?: (deploymentId: string, opts: LogOptions) => Promise<ReadableStream<Uint8Array>>;
 }

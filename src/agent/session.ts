@@ -19,6 +19,8 @@ export interface IdentityView {
   notAfter?: string;
   /** Human-readable problems (expiring, not yet approved, …). */
   warnings: string[];
+  /** The WFM refuses this client (401/403, rc3 not-authorized): since when, what it said, when the agent onboards again. */
+  refused?: { clientId: string; since: string; status: number; detail: string; reonboardAt: string | null };
 }
 
 export interface WfmSession {

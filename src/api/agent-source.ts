@@ -10,10 +10,12 @@ import { BUILD } from "../build-info.ts";
 import type { Config } from "../config/schema.ts";
 import type { EngineInfo } from "../../runtimes/types.ts";
 import type { PollOutcome } from "../sync/desired-state-sync.ts";
-import { asAgentError } from "../errors/index.ts";
+import { AgentError, asAgentError } from "../errors/index.ts";
+import type { StepOutcome } from "../reconcile/reconciler.ts";
+import { ApiProblem } from "./errors.ts";
 import { bytesWrittenSinceStart } from "./proc-io.ts";
 import { lazyFileDigest } from "./self-hash.ts";
-import type { BackoffView, MetricsSnapshot, StatusSource, StatusView, SyncResultView, Verdict } from "./source.ts";
+import type { BackoffView, MetricsSnapshot, RestartResultView, StatusSource, StatusView, SyncResultView, Verdict } from "./source.ts";
 import { countByState, deploymentDetail, deploymentSummaries } from "./views/deployments.ts";
 import { iso, isoOrNull } from "./views/iso.ts";
 import { journalView } from "./views/journal.ts";
@@ -81,6 +83,16 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
     return { reason: c.reason ?? "paused", days: c.window?.days ?? [], start: c.window?.start ?? null, end: c.window?.end ?? null, timeZone: config.downtime.timeZone };
   }
 
+  /** The stored deployment (and component) an action names; ApiProblem 404 otherwise. */
+  function knownDeployment(id: string, component: string | undefined) {
+    const d = agent.store.getDeployment(id);
+    if (!d) throw new ApiProblem(404, "API_NOT_FOUND", `no deployment with id ${JSON.stringify(id)} on this device`);
+    if (component !== undefined && !d.components.some((c) => c.name === component)) {
+      throw new ApiProblem(404, "API_NOT_FOUND", `deployment ${id} has no component ${JSON.stringify(component)} (it has ${d.components.map((c) => c.name).join(", ")})`);
+    }
+    return d;
+  }
+
   function backoff(snap: AgentSnapshot): BackoffView[] {
     const now = Date.now();
     return snap.backoff.map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
@@ -130,6 +142,9 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
           delivered: sender.delivered,
           identityProblem: sender.identityProblem ?? null,
         },
+        identity: snap.identity
+          ? { profile: snap.identity.profile, id: snap.identity.id, notAfter: snap.identity.notAfter ?? null, warnings: [...snap.identity.warnings], refused: snap.identity.refused ?? null }
+          : null,
         downtimeWindow: downtime(snap),
         clockOffsetMs: snap.clockOffsetMs ?? null,
         lastPlan: plan
@@ -204,10 +219,32 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
       };
     },
 
-    async sync(): Promise<SyncResultView> {
+    async sync(opts = {}): Promise<SyncResultView> {
       const started = performance.now();
-      const outcome = await agent.syncNow();
+      const outcome = await agent.syncNow(opts);
       return syncView(outcome, performance.now() - started);
+    },
+
+    async restart(id, component, opts = {}): Promise<RestartResultView> {
+      const d = knownDeployment(id, component);
+      if (!d.wanted) throw new ApiProblem(409, "API_CONFLICT", `deployment ${id} is being removed (the WFM no longer lists it); it cannot be restarted`);
+      if (d.state !== "installed") {
+        throw new ApiProblem(409, "API_CONFLICT", `deployment ${id} is ${d.state}; only an installed deployment is restarted (a failed one is retried on its own; margo-agent sync retries it now)`);
+      }
+      const started = performance.now();
+      const o: StepOutcome = await agent.restart(id, component, opts);
+      return { deploymentId: id, component: component ?? null, state: o.state, error: o.error ? { code: o.error.code, message: o.error.message } : null, durationMs: Math.round(performance.now() - started) };
+    },
+
+    async logs(id, req) {
+      knownDeployment(id, req.component);
+      if (!agent.logs) throw new ApiProblem(409, "LOGS_UNAVAILABLE", `the ${agent.snapshot().runtimeName} runtime runs no containers, so it has no logs to show`);
+      try {
+        return await agent.logs(id, { component: req.component, follow: req.follow, tail: req.tail, signal: req.signal });
+      } catch (err) {
+        if (err instanceof AgentError && err.code === "LOGS_UNAVAILABLE") throw new ApiProblem(409, err.code, err.message);
+        throw err;
+      }
     },
   };
 }

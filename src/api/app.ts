@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { asAgentError } from "../errors/index.ts";
 import { requireAccess } from "./auth/middleware.ts";
 import type { ApiEnv } from "./env.ts";
-import { jsonError } from "./errors.ts";
+import { ApiProblem, jsonError } from "./errors.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { journalRoutes } from "./routes/journal.ts";
@@ -37,6 +37,7 @@ export function createLocalApi(source: StatusSource, opts: LocalApiOptions): Hon
   app.route("/", syncRoutes);
   app.notFound((c) => jsonError(c, 404, "API_NOT_FOUND", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {
+    if (err instanceof ApiProblem) return jsonError(c, err.status, err.code, err.message);
     const e = asAgentError(err);
     return jsonError(c, 500, e.code, e.message);
   });

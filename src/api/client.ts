@@ -35,22 +35,26 @@ export interface ApiClient {
   readonly where: string;
   get<T>(path: string): Promise<T>;
   post<T>(path: string): Promise<T>;
+  /** A text answer read as it comes (logs); the timeout covers only the wait for its headers. */
+  stream(path: string): Promise<ReadableStream<Uint8Array>>;
 }
 
 export function apiClient(target: ListenTarget, token: string | null, timeoutMs = 120_000): ApiClient {
   const base = clientBaseUrl(target);
   const where = target.kind === "unix" ? `unix:${target.path}` : base;
-  async function call<T>(method: string, path: string): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json" };
+  async function send(method: string, path: string, accept: string, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept };
     if (token) headers.authorization = `Bearer ${token}`;
-    let res: Response;
     try {
       // `unix` is Bun's fetch extension for unix sockets (ignored elsewhere; a Deno build would pass a client instead).
-      const init = { method, headers, signal: AbortSignal.timeout(timeoutMs), ...(target.kind === "unix" ? { unix: target.path } : {}) };
-      res = await fetch(`${base}${path}`, init as RequestInit);
+      const init = { method, headers, signal, ...(target.kind === "unix" ? { unix: target.path } : {}) };
+      return await fetch(`${base}${path}`, init as RequestInit);
     } catch (err) {
       throw new AgentUnreachable(`no agent answers at ${where} (${transportReason(err)})`);
     }
+  }
+  async function call<T>(method: string, path: string): Promise<T> {
+    const res = await send(method, path, "application/json", AbortSignal.timeout(timeoutMs));
     const { text, complete } = await readPrefix(res, MAX_ANSWER_BYTES);
     if (!complete) throw new ApiError(res.status, "API_INVALID_ANSWER", `${method} ${where}${path}: answered ${res.status} with a body that broke off or exceeds ${MAX_ANSWER_BYTES} bytes`);
     let body: unknown;
@@ -65,5 +69,26 @@ export function apiClient(target: ListenTarget, token: string | null, timeoutMs 
     }
     return body as T;
   }
-  return { where, get: (p) => call("GET", p), post: (p) => call("POST", p) };
+  async function stream(path: string): Promise<ReadableStream<Uint8Array>> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException("no answer in time", "TimeoutError")), timeoutMs);
+    let res: Response;
+    try {
+      res = await send("GET", path, "text/plain", abort.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok || !res.body) {
+      const { text } = await readPrefix(res, 64 * 1024);
+      let err: { code?: string; message?: string } | undefined;
+      try {
+        err = (JSON.parse(text) as { error?: typeof err }).error;
+      } catch {
+        err = undefined;
+      }
+      throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, `GET ${where}${path}: ${res.status} ${err?.code ?? ""} ${err?.message ?? text.slice(0, 200)}`.trim());
+    }
+    return res.body;
+  }
+  return { where, get: (p) => call("GET", p), post: (p) => call("POST", p), stream };
 }

@@ -134,6 +134,15 @@ export interface StatusView {
   };
   /** Why the agent is not talking to the WFM now (known downtime, outside the polling period), null when it may. */
   downtimeWindow: { reason: string; days: string[]; start: string | null; end: string | null; timeZone: string } | null;
+  /** The device identity: its id (v1: certificate thumbprint), problems, and a WFM refusing this client. */
+  identity: {
+    profile: string;
+    id: string;
+    notAfter: string | null;
+    warnings: string[];
+    /** The WFM answers 401/403 (rc3: not-authorized) to this client: since when, what it said, when the agent onboards again. */
+    refused: { clientId: string; since: string; status: number; detail: string; reonboardAt: string | null } | null;
+  } | null;
   /** WFM time minus device time from the last Date header, in ms; null until the WFM answered. */
   clockOffsetMs: number | null;
   lastPlan: { at: string; trigger: string; steps: StepView[] } | null;
@@ -157,11 +166,36 @@ export interface Verdict {
 }
 
 export interface SyncResultView {
+  /** A poll outcome, or "running": the sync is still under way after the wait the request allowed (202). */
   outcome: string;
   manifestVersion: string | null;
   error: ErrorView | null;
   steps: { action: string; deploymentId: string; state: string; error: ErrorView | null }[];
   durationMs: number;
+}
+
+export interface SyncOptions {
+  /** Override workloads' update locks for this sync (`sync --force`). */
+  force?: boolean;
+}
+
+export interface RestartResultView {
+  deploymentId: string;
+  /** The one component restarted; null: all of them. */
+  component: string | null;
+  /** The deployment's state after the restart. */
+  state: string;
+  /** Why it failed, or UPDATE_DEFERRED when the workload's update lock held it back (nothing was restarted). */
+  error: ErrorView | null;
+  durationMs: number;
+}
+
+export interface LogRequest {
+  component?: string;
+  follow: boolean;
+  tail?: number;
+  /** Aborted when the caller goes away. */
+  signal: AbortSignal;
 }
 
 export interface MetricsSnapshot {
@@ -185,5 +219,9 @@ export interface StatusSource {
   readiness(): Promise<Verdict>;
   metrics(): MetricsSnapshot;
   /** Polls now and returns the outcome. */
-  sync(): Promise<SyncResultView>;
+  sync(opts?: SyncOptions): Promise<SyncResultView>;
+  /** Restarts a deployment (or one component) through the agent's lifecycle. Throws ApiProblem (404, 409). */
+  restart(deploymentId: string, component: string | undefined, opts?: SyncOptions): Promise<RestartResultView>;
+  /** The deployment's container output. Throws ApiProblem (404; 409 LOGS_UNAVAILABLE). */
+  logs(deploymentId: string, req: LogRequest): Promise<ReadableStream<Uint8Array>>;
 }

@@ -5,6 +5,14 @@
  * report kept up to date. Onboarding may wait hours for an operator's
  * approval; nothing in the task ever throws: every failure is logged with its
  * code and retried.
+ *
+ * A WFM restored from a backup, or reset, no longer knows the clientId it gave
+ * (issue 16): it answers 401/403 to every signed request. The session sees
+ * those answers on the client's routes (client-refusal.ts), shows them
+ * (describe(): the local API and `margo-agent status`), and once they have
+ * lasted identity.reonboardAfter with nothing accepted in between, forgets the
+ * stored clientId and onboards again with the same key and certificate. A
+ * clientId set in the configuration (wfm.clientId) is never forgotten.
  */
 import { mkdirSync } from "node:fs";
 import type { RuntimeAdapter } from "../../runtimes/types.ts";
@@ -27,6 +35,10 @@ import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn, WfmClient } from "../protocol/wfm-client.ts";
 import { V1_STATUS_FORMAT } from "../protocol/status-manifest.ts";
 import type { IdentityView, WfmSession } from "../agent/session.ts";
+import { readPrefix } from "../protocol/read-body.ts";
+import { after } from "../util/timer.ts";
+import { ClientRefusal } from "./client-refusal.ts";
+import { META } from "../store/meta-keys.ts";
 
 export const CAPABILITIES_CHECK_INTERVAL_MS = 10 * 60_000;
 /** After a failed capabilities report: retry sooner than the interval, backing off from this. */
@@ -113,6 +125,21 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
     return known;
   };
   const signer = createRequestSigner(identity, keyIdFor(identity, clientId));
+  const reonboardAfterMs = configured ? 0 : config.identity.reonboardAfter;
+  const refusal = new ClientRefusal();
+
+  /** Every WFM answer passes here: 401/403 on this client's routes is a refusal, anything accepted there ends it. */
+  const observedFetch: FetchFn = async (url, init) => {
+    const res = await platform.fetch(url, init, tls);
+    const id = clientId();
+    if (id && new URL(url).pathname.includes(`/api/v1/clients/${encodeURIComponent(id)}/`)) {
+      if (res.status === 401 || res.status === 403) {
+        const { text } = await readPrefix(res.clone() as Response, 2048).catch(() => ({ text: "" }));
+        refusal.refused(id, res.status, said(text));
+      } else if (res.ok || res.status === 304) refusal.accepted(id);
+    }
+    return res;
+  };
 
   let ctxRef: TaskContext | undefined;
   let settle!: () => void;
@@ -163,13 +190,22 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
         const interval = opts.capabilitiesIntervalMs ?? CAPABILITIES_CHECK_INTERVAL_MS;
         const retry = opts.capabilitiesRetry ?? CAPABILITIES_RETRY;
         let failures = 0;
+        // A refusal starting wakes the loop, so the re-onboarding deadline is kept however long the sleep.
+        let wake: (() => void) | undefined;
+        refusal.onStart(() => wake?.());
         while (!signal.aborted) {
+          const due = refusal.dueInMs(reonboardAfterMs);
+          if (due !== undefined && due <= 0) {
+            if (!(await reonboard(ctx))) return;
+            failures = 0;
+          }
           const ok = await checkOnce();
           settle();
           failures = ok ? 0 : failures + 1;
           const delay = ok ? interval : Math.min(interval, backoffDelay(failures - 1, retry, opts.random));
+          const untilReonboard = refusal.dueInMs(reonboardAfterMs);
           try {
-            await sleep(delay, signal);
+            await wakeableSleep(untilReonboard === undefined ? delay : Math.max(0, Math.min(delay, untilReonboard)), signal, (w) => (wake = w));
           } catch {
             return;
           }
@@ -180,12 +216,41 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
     },
   };
 
+  /** Forgets the clientId the WFM no longer knows and onboards again (same key and certificate). */
+  const reonboard = async (ctx: TaskContext): Promise<boolean> => {
+    const old = known;
+    const view = refusal.view(reonboardAfterMs);
+    ilog.warn(
+      { code: "IDENTITY_REJECTED", clientId: old, refusedSince: view?.since, status: view?.status },
+      `the WFM has refused clientId ${old} since ${view?.since} (${view?.status} ${view?.detail}); it no longer knows this device (restored from a backup or reset?): onboarding again (identity.reonboardAfter)`,
+    );
+    ctx.store.setMeta(CLIENT_ID_META, "");
+    // A new client relationship starts a new manifestVersion sequence: a WFM restored from a backup
+    // counts from where the backup was, and its desired state would be refused as a rollback forever.
+    // The WFM is still the one TLS verified; the workloads stay until its desired state says otherwise.
+    ctx.store.setMeta(META.manifestVersion, "0");
+    ctx.store.setMeta(META.etag, "");
+    // Nor does it have this device's capabilities: they are sent anew (POST) after onboarding.
+    ctx.store.setMeta(META.capabilitiesClientId, "");
+    known = undefined;
+    refusal.reset();
+    try {
+      known = await ensureOnboarded({ client: ctx.client, identity, store: ctx.store, log: ilog, signal: ctx.signal, backoff: opts.onboardingBackoff, random: opts.random });
+    } catch (err) {
+      if (!ctx.signal.aborted) ilog.error({ code: asAgentError(err).code }, `onboarding again stopped: ${asAgentError(err).message}`);
+      return false;
+    }
+    ilog.info({ clientId: known, previous: old }, `onboarded again: the WFM assigned clientId ${known}`);
+    ctx.syncNow();
+    return true;
+  };
+
   return {
     profile: "v1",
     deviceId,
     statusFormat: V1_STATUS_FORMAT,
     config,
-    fetch: (url, init) => platform.fetch(url, init, tls),
+    fetch: observedFetch,
     signer,
     clientId,
     tasks: [onboardingAndCapabilities],
@@ -195,11 +260,51 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
     describe(): IdentityView {
       const warnings = [...identity.warnings];
       if (!clientId()) warnings.push("not onboarded yet (waiting for the WFM to approve this device)");
-      return { profile: "v1", id: identity.thumbprint, warnings };
+      const refused = refusal.view(reonboardAfterMs);
+      if (refused) {
+        const next = refused.reonboardAt
+          ? `the agent onboards again at ${refused.reonboardAt} (identity.reonboardAfter)`
+          : configured
+            ? "wfm.clientId is set in the configuration: correct it, or register this device at the WFM"
+            : "re-onboarding is off (identity.reonboardAfter: 0)";
+        warnings.push(`the WFM refuses clientId ${refused.clientId} since ${refused.since} (${refused.status}: ${refused.detail}): it may not know this device any more (restored from a backup or reset); ${next}`);
+      }
+      return { profile: "v1", id: identity.thumbprint, warnings, ...(refused ? { refused } : {}) };
     },
     settled: () => settledPromise,
     async checkCapabilities() {
       await checkOnce();
     },
   };
+}
+
+/** What a refusing WFM said: a problem's detail or title, else the body, on one short line. */
+function said(text: string): string {
+  try {
+    const p = JSON.parse(text) as { detail?: unknown; title?: unknown; error?: unknown };
+    const line = [p.title, p.detail ?? p.error].filter((x) => typeof x === "string").join(": ");
+    if (line) return line.slice(0, 300);
+  } catch {
+    // not JSON
+  }
+  return text.replace(/\s+/g, " ").trim().slice(0, 300) || "no body";
+}
+
+/** Sleeps `ms` (any length), or less when woken; rejects when the signal aborts. */
+function wakeableSleep(ms: number, signal: AbortSignal, setWake: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const done = () => {
+      timer.cancel();
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      timer.cancel();
+      reject(signal.reason);
+    };
+    const timer = after(ms, done);
+    signal.addEventListener("abort", onAbort, { once: true });
+    setWake(done);
+  });
 }

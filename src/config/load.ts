@@ -37,6 +37,21 @@ export function configKeys(): string[] {
   return keys;
 }
 
+/** Leaf keys with no default anywhere on their path (wfm.url): a config without them is incomplete. */
+export function requiredKeys(): string[] {
+  const keys: string[] = [];
+  const walk = (schema: unknown, prefix: string) => {
+    const s = schema as { type?: string; entries?: Record<string, unknown> };
+    // An optional (defaulted) key or section is never required, nor is anything below it.
+    if (s.type === "optional" || s.type === "nullish") return;
+    if (s.type === "strict_object" && s.entries) {
+      for (const [k, child] of Object.entries(s.entries)) walk(child, prefix ? `${prefix}.${k}` : k);
+    } else keys.push(prefix);
+  };
+  walk(ConfigSchema, "");
+  return keys;
+}
+
 /** wfm.caFile → MARGO_AGENT_WFM_CA_FILE */
 export function envNameFor(key: string): string {
   return ENV_PREFIX + key.replace(/\./g, "_").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
@@ -133,6 +148,12 @@ function readYaml(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** Where a missing key should have been: the file, or how to give one when none was read. */
+function missingWhere(key: string, file: string | undefined): string {
+  if (file) return `in ${file}`;
+  return `no configuration file was read: ${DEFAULT_CONFIG_PATH} does not exist; pass --config FILE or set MARGO_AGENT_CONFIG, or give this key as ${envNameFor(key)} or --set ${key}=…`;
+}
+
 export interface LoadedConfig {
   config: Config;
   /** Where each key's value came from, for messages about it: the file, a variable or a flag. */
@@ -183,10 +204,13 @@ export function loadConfigWithSources(sources: ConfigSources): LoadedConfig {
       const key = v.getDotPath(issue) ?? "(top level)";
       const where = sourceOf(key);
       const value = getPath(raw, key);
-      if (issue.type === "strict_object") {
+      // A strict_object issue is an unknown key, or a required section that is absent altogether.
+      const known = keys.some((k) => k === key || k.startsWith(`${key}.`));
+      if (!known) {
         problems.push(`${key}: unknown key (in ${where}); known keys here: ${siblings(keys, key).join(", ")}`);
       } else if (value === undefined) {
-        problems.push(`${key}: required but missing (in ${where})`);
+        const missing = requiredKeys().filter((k) => k === key || k.startsWith(`${key}.`));
+        for (const k of missing.length ? missing : [key]) problems.push(`${k}: required but missing (${missingWhere(k, sources.file)})`);
       } else {
         problems.push(`${key}: ${JSON.stringify(value)} ${issue.message} (in ${where})`);
       }

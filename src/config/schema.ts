@@ -262,6 +262,12 @@ export const ConfigSchema = v.strictObject({
       certFile: v.optional(v.nullable(nonEmpty), null),
       /** rc3: how long before the SVID's notAfter the agent warns (SVID_EXPIRING). */
       expiryWarning: duration("7d", { min: 60 * SECOND, max: 365 * DAY, text: "1m and 365d" }),
+      /**
+       * v1: when the WFM has refused this clientId (401/403) for this long with no
+       * answer accepted in between, forget it and onboard again (a WFM restored
+       * from a backup or reset no longer knows the client). 0: never.
+       */
+      reonboardAfter: duration("1h", { min: SECOND, max: 7 * DAY, text: "1s and 7d", off: true }),
     }),
     {},
   ),
@@ -324,6 +330,17 @@ export const ConfigSchema = v.strictObject({
   ),
   /** Registries for OCI packages (repository + revision): credentials, mirrors, CAs (src/oci/config.ts). */
   registries: RegistriesConfigSchema,
+  /**
+   * Update locks (README "Update locks"): a workload holding
+   * dataDir/locks/<deploymentId>/updates.lock defers updates, removals and
+   * restarts of its deployment, at most this long; `sync --force` overrides it.
+   */
+  updateLocks: v.optional(
+    v.strictObject({
+      maxDeferral: duration("1h", { min: SECOND, max: 7 * DAY, text: "1s and 7d" }),
+    }),
+    {},
+  ),
   /** What compose files from the WFM may ask of the host. Secure by default. */
   policy: v.optional(
     v.strictObject({

@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   COMPONENT_EXITED: "A component's container exited; the message carries its exit code.",
   COMPONENT_REMOVE_FAILED: "The compose tool failed to remove a component.",
   UPDATE_ROLLED_BACK: "An update failed and the previous version of the deployment was restored.",
+  UPDATE_DEFERRED: "The deployment's workload holds its update lock (dataDir/locks/<deploymentId>/updates.lock): its update, removal or restart waits until the lock is released or updateLocks.maxDeferral has passed; margo-agent sync --force overrides it.",
+  LOGS_UNAVAILABLE: "The runtime cannot show container logs for this deployment (the simulated runtime runs no containers, or none of its containers exist).",
   DRIFT_RESTORED: "A component changed outside the agent (stopped, removed) and was restored.",
   // state and reporting
   STORE_TAMPERED: "A stored ApplicationDeployment no longer matches its digest; it is not re-applied.",
@@ -83,6 +85,8 @@ export const ERROR_CODES = {
   API_UNAUTHORIZED: "A local API request lacks the bearer token api.token, or carries a wrong one.",
   API_FORBIDDEN: "A local API request is not allowed from where it came (e.g. POST /v1/sync from the network with no api.token configured).",
   API_NOT_FOUND: "The local API has no such route, or no deployment with that id.",
+  API_BAD_REQUEST: "A local API request has a malformed parameter (e.g. ?tail=abc); the message names it.",
+  API_CONFLICT: "A local API action cannot be done in the deployment's current state (e.g. restarting a deployment that is not installed).",
   INTERNAL: "An unexpected internal error; the message carries the detail.",
 } as const;
 

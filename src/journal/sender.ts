@@ -203,3 +203,15 @@ interface Failure {
   retryAfterMs?: number;
   hints?: ProblemHints;
 }
+
+/** The Margo problem type for a request the WFM's policy refuses (rc3: "the client relationship has been retired"). */
+const NOT_AUTHORIZED = /[#/]not-authorized$/;
+
+function isNotAuthorized(body: string): boolean {
+  try {
+    const type = (JSON.parse(body) as { type?: unknown }).type;
+    return typeof type === "string" && NOT_AUTHORIZED.test(type);
+  } catch {
+    return false;
+  }
+}

@@ -15,6 +15,9 @@
  * - removing  → removing: the record is no longer wanted.
  * - removal-failed → failed, still not wanted (retried as a removal, after a backoff that grows with its attempts).
  * - removed   → the record is gone; its last report stays in the journal until delivered.
+ * - deferred  → pending, with the reason (UPDATE_DEFERRED): a workload's update
+ *   lock holds back an update or removal; the components keep what they run.
+ *   A deferred removal is no longer wanted, so a later pass removes it.
  */
 import type { AppliedDeployment } from "../model/applied.ts";
 import { type ComponentStatus, type DeploymentState, overallState, sameStatus, type StatusError } from "../model/states.ts";
@@ -36,6 +39,7 @@ export type LifecycleEvent =
   | { kind: "failed"; components: readonly ComponentStatus[]; error: StatusError; attempts: number }
   | { kind: "removing" }
   | { kind: "removal-failed"; components: readonly ComponentStatus[]; error: StatusError }
+  | { kind: "deferred"; error: StatusError; removal: boolean }
   | { kind: "removed" };
 
 /** The stored record without the time of the change (the store stamps it). */
@@ -131,5 +135,7 @@ function rulesFor(previous: AppliedDeployment | undefined, event: Exclude<Lifecy
     case "removal-failed":
       // Each failed removal counts: the retry backoff grows as it does for installs.
       return { components: [...event.components], state: "failed", error: event.error, wanted: false, attempts: (previous?.attempts ?? 0) + 1, good: false };
+    case "deferred":
+      return { components: [...(previous?.components ?? [])], state: "pending", error: event.error, wanted: !event.removal && (previous?.wanted ?? true), attempts: previous?.attempts ?? 0, good: false };
   }
 }

@@ -14,7 +14,7 @@ export function checkPackageUrl(url: string, allowInsecureHttp: boolean, what: s
     if (allowInsecureHttp) return parsed;
     throw new AgentError(
       "PACKAGE_INSECURE_URL",
-      `${what}: ${url} uses plain http; use https, or allow insecure packages in the agent configuration (test setups only)`,
+      `${what}: ${url} uses plain http; use https, or allow it with packages.allowInsecureHttp: true (MARGO_AGENT_PACKAGES_ALLOW_INSECURE_HTTP; test setups such as the dev WFM only)`,
       { url },
     );
   }

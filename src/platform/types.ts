@@ -48,6 +48,16 @@ export interface RunOptions {
   binaryStdout?: boolean;
 }
 
+/** A process whose output is read as it comes (container logs --follow). */
+export interface StreamingProcess {
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  /** The exit code (a missing binary: 127). */
+  exited: Promise<number>;
+  /** Ends the process (SIGTERM); safe to call more than once. */
+  kill(): void;
+}
+
 export interface HttpServerHandle {
   readonly port: number;
   readonly hostname: string;
@@ -58,6 +68,12 @@ export interface HttpServerHandle {
 export interface PeerInfo {
   /** The client's IP address; null on a unix socket (access there is gated by the socket's file mode). */
   address: string | null;
+  /**
+   * The answer is a stream that may stay quiet for long (logs --follow): keep
+   * the connection open without an idle timeout. Absent where the server has
+   * no idle timeout.
+   */
+  streaming?(): void;
 }
 
 export interface ServeOptions {
@@ -71,6 +87,8 @@ export interface Platform {
   openDatabase(path: string, opts?: { readonly?: boolean }): SqlDatabase;
   /** Runs argv directly (never through a shell). A missing binary gives code 127. */
   run(argv: string[], opts?: RunOptions): Promise<ProcessResult>;
+  /** Runs argv directly (never through a shell), its output streamed; killed when `signal` aborts. */
+  spawnStreaming?(argv: string[], opts: { env?: Record<string, string>; signal?: AbortSignal }): StreamingProcess;
   serve(fetch: (req: Request, peer: PeerInfo) => Response | Promise<Response>, opts: ServeOptions): HttpServerHandle;
   /**
    * fetch, verifying TLS against the default trust store (bundled and system

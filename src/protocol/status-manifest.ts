@@ -13,7 +13,7 @@ export interface StatusInput {
   components: ComponentStatus[];
   /** The overall state when it cannot be derived from the components (e.g. no components known). */
   state?: DeploymentState;
-  /** Deployment-level error: present only with failed. */
+  /** Deployment-level error: with failed; with pending, why it waits (UPDATE_DEFERRED: a workload's update lock). */
   error?: StatusError;
 }
 
@@ -31,7 +31,7 @@ export const V1_STATUS_FORMAT: StatusFormat = { envelope: true };
 export function buildStatusManifest(input: StatusInput, format: StatusFormat = V1_STATUS_FORMAT): string {
   const state = input.state ?? overallState(input.components);
   const status: { state: DeploymentState; error?: StatusError } = { state };
-  if (state === "failed" && input.error) status.error = input.error;
+  if ((state === "failed" || state === "pending") && input.error) status.error = input.error;
   const body = {
     ...(format.envelope ? { apiVersion: "deployment.margo.org/v1alpha1", kind: "DeploymentStatusManifest" } : {}),
     deploymentId: input.deploymentId,

@@ -7,7 +7,8 @@
 import type { DeploymentObservation } from "../../runtimes/types.ts";
 import type { DeploymentState } from "../model/states.ts";
 
-export type StepAction = "add" | "update" | "remove" | "retry" | "repair" | "keep";
+/** "restart" is never planned: it is an operator's local action (Reconciler.restart). */
+export type StepAction = "add" | "update" | "remove" | "retry" | "repair" | "keep" | "restart";
 
 export interface Step {
   action: StepAction;
@@ -15,6 +16,8 @@ export interface Step {
   reason: string;
   fromDigest?: string;
   toDigest?: string;
+  /** restart: only this component (all of them when absent). */
+  component?: string;
 }
 
 export interface DesiredEntry {
@@ -38,7 +41,7 @@ export interface PlanInput {
   notBefore?: ReadonlySet<string>;
 }
 
-const ORDER: Record<StepAction, number> = { remove: 0, update: 1, add: 2, retry: 3, repair: 4, keep: 5 };
+const ORDER: Record<StepAction, number> = { remove: 0, update: 1, add: 2, retry: 3, repair: 4, restart: 5, keep: 6 };
 
 function driftOf(entry: AppliedEntry, observed: ReadonlyMap<string, DeploymentObservation>): string | undefined {
   const obs = observed.get(entry.deploymentId);

@@ -17,10 +17,12 @@ import type { ComponentResolver } from "./component-resolver.ts";
 import type { ExecutorContext, ExecutorResult } from "./executors/context.ts";
 import { install } from "./executors/install.ts";
 import { remove } from "./executors/remove.ts";
+import { restart } from "./executors/restart.ts";
 import { StepInterrupted } from "./interrupt.ts";
 import { actionable, planReconcile, type Step, type StepAction } from "./plan.ts";
 import { Recorder } from "./recorder.ts";
 import { RetryBackoff } from "./retry-backoff.ts";
+import type { Deferral, UpdateLocks } from "./update-lock.ts";
 
 export interface ReconcilerOptions {
   store: StateStore;
@@ -37,6 +39,8 @@ export interface ReconcilerOptions {
   statusFormat?: StatusFormat;
   /** What this device is, for rc3 deployments that name a device or constraints. */
   placement?: () => Promise<ConstraintDevice>;
+  /** Workloads' update locks (update-lock.ts); none: nothing is ever deferred. */
+  locks?: UpdateLocks;
 }
 
 export interface StepOutcome {
@@ -46,6 +50,8 @@ export interface StepOutcome {
   durationMs: number;
   /** The agent stopped during the step: nothing was recorded for it, and the next start does it again. */
   interrupted?: boolean;
+  /** A workload's update lock held the step back (UPDATE_DEFERRED); nothing of it ran. */
+  deferred?: Deferral;
 }
 
 /** What the last reconcile decided and why: shown by the local API. */
@@ -71,6 +77,7 @@ const EXECUTORS: Record<StepAction, Executor> = {
   repair: installDesired,
   remove: (step, _desired, _mv, ctx) => remove(step, ctx),
   keep: async (step, _desired, _mv, ctx) => ({ state: ctx.store.getDeployment(step.deploymentId)?.state ?? "pending" }),
+  restart: (step, _desired, _mv, ctx) => restart(step, ctx),
 };
 
 function installDesired(step: Step, desired: DesiredDeployment | undefined, manifestVersion: bigint, ctx: ExecutorContext): Promise<ExecutorResult> {
@@ -128,10 +135,23 @@ export class Reconciler {
     this.recorder.record({ id: step.deploymentId, name: dep.name, digest: desired.digest, yaml: desired.yaml, manifestVersion }, { kind: "accepted", components: dep.components.map((c) => c.name) });
   }
 
+  /**
+   * An operator's restart of a deployment (or one component), as a step of its
+   * own: through the update lock and the lifecycle, reported like any change.
+   */
+  restart(deploymentId: string, component: string | undefined, signal: AbortSignal): Promise<StepOutcome> {
+    const reason = component ? `restart of component ${component} asked on the device` : "restart asked on the device";
+    return this.apply({ action: "restart", deploymentId, reason, ...(component ? { component } : {}) }, undefined, 0n, signal);
+  }
+
   /** Applies one step through its executor. Never throws: failures are recorded as failed state. */
   async apply(step: Step, desired: DesiredDeployment | undefined, manifestVersion: bigint, signal: AbortSignal): Promise<StepOutcome> {
     const started = performance.now();
     const log = this.o.log.child({ deploymentId: step.deploymentId, action: step.action });
+    const deferral = this.o.locks?.check(step.deploymentId, step.action, this.o.store.getDeployment(step.deploymentId), (why) =>
+      log.warn({ code: "UPDATE_DEFERRED", why }, `the workload's update lock is overridden (${why}); ${step.action} goes ahead`),
+    );
+    if (deferral) return this.defer(step, deferral, log, started);
     log.info({ reason: step.reason }, "reconcile step");
     const ctx: ExecutorContext = { store: this.o.store, runtime: this.o.runtime, resolve: this.o.resolve, recorder: this.recorder, log: this.o.log, rollback: this.o.rollback, workDir: this.o.workDir, signal, placement: this.o.placement };
     let result: ExecutorResult;
@@ -151,5 +171,27 @@ export class Reconciler {
     if (result.error) log.error({ code: result.error.code, state: result.state, durationMs }, result.error.message);
     else log.info({ state: result.state, durationMs }, "reconcile step done");
     return { step, ...result, durationMs };
+  }
+
+  /**
+   * A step held back by an update lock: the deployment is reported pending with
+   * the reason (once: the same deferral again changes nothing), a removal marked
+   * unwanted so a later pass still does it. A restart is only refused.
+   */
+  private defer(step: Step, deferral: Deferral, log: Logger, started: number): StepOutcome {
+    const what = step.action === "remove" ? "removal" : step.action === "restart" ? "restart" : "update";
+    const error = {
+      code: "UPDATE_DEFERRED",
+      source: step.deploymentId,
+      message: `the workload holds its update lock ${deferral.file}: the ${what} waits until it is released, ${new Date(deferral.untilWallMs).toISOString()} at the latest (updateLocks.maxDeferral), or margo-agent sync --force`,
+    };
+    const record = this.o.store.getDeployment(step.deploymentId);
+    let state: StepOutcome["state"] = record?.state ?? "pending";
+    if (record && step.action !== "restart") {
+      const subject = { id: record.id, name: record.name, digest: record.digest, yaml: record.yaml, manifestVersion: BigInt(record.manifestVersion) };
+      state = this.recorder.record(subject, { kind: "deferred", error, removal: step.action === "remove" });
+    }
+    if (deferral.first) log.info({ code: "UPDATE_DEFERRED", lockFile: deferral.file, until: new Date(deferral.untilWallMs).toISOString() }, `${what} deferred: ${error.message}`);
+    return { step, state, error, durationMs: performance.now() - started, deferred: deferral };
   }
 }

@@ -8,6 +8,8 @@ import { commandConfig } from "../load-config.ts";
 import { colorEnabled, painter } from "../render/color.ts";
 import { renderDeployment } from "../render/deployment.ts";
 import { renderDeploymentTable } from "../render/status.ts";
+import { formatData, OUTPUT_FLAGS, OUTPUT_HELP, outputFormat } from "../output.ts";
+import { resolveDeploymentId } from "../resolve-id.ts";
 
 interface Source {
   list(): Promise<DeploymentSummary[]>;
@@ -32,15 +34,15 @@ function apiSource(client: ApiClient): Source {
 async function find(source: Source, id: string): Promise<DeploymentDetail | string> {
   const exact = await source.get(id);
   if (exact) return exact;
-  const matches = (await source.list()).filter((d) => d.id.startsWith(id.replace(/…$/, "")));
-  if (matches.length === 1) return (await source.get(matches[0]!.id)) ?? `deployment ${matches[0]!.id} vanished`;
-  return matches.length === 0 ? `no deployment with id ${JSON.stringify(id)}` : `${JSON.stringify(id)} matches ${matches.length} deployments: ${matches.map((m) => m.id).join(", ")}`;
+  const found = await resolveDeploymentId(() => source.list(), id);
+  if ("problem" in found) return found.problem;
+  return (await source.get(found.id)) ?? `deployment ${found.id} vanished`;
 }
 
 export const deploymentsCommand: Command = {
   name: "deployments",
   summary: "list deployments, or show one in detail",
-  usage: `Usage: margo-agent deployments [ID] [--json] [options]
+  usage: `Usage: margo-agent deployments [ID] [-o table|json|yaml] [options]
 
 Without ID: one line per deployment (id, name, state, since, error).
 With ID (or a unique prefix of it): components, errors, recent transitions,
@@ -48,21 +50,23 @@ digests (current and last known good) and parameters (secret-looking values
 masked). Asks the running agent; when it is not running, reads the stored
 state read-only, says so on stderr, and exits with 4.
 
-  --json                 print the API's JSON
+${OUTPUT_HELP}
+                         (json/yaml: {deployments: [...]} or one deployment, as the local API)
 ${CONFIG_FLAGS_HELP}
 
 Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not running.`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...CONFIG_FLAGS, json: { type: "boolean" } }, true);
+    const { values, positionals } = parse(argv, { ...CONFIG_FLAGS, ...OUTPUT_FLAGS }, true);
     if (values.help) {
       console.log(this.usage);
       return EXIT.OK;
     }
+    const format = outputFormat(values);
     if (positionals.length > 1) throw new UsageError("at most one deployment id");
     const loaded = commandConfig(values, "deployments");
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
-    const paint = painter(!values.json && colorEnabled(process.stdout));
+    const paint = painter(format === "table" && colorEnabled(process.stdout));
     const client = clientForConfig(config);
     let source: Source | undefined = client ? apiSource(client) : undefined;
     let down = client ? undefined : "the local API is disabled (api.enabled=false)";
@@ -71,7 +75,7 @@ Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not run
       const id = positionals[0];
       if (id === undefined) {
         const list = await source!.list();
-        console.log(values.json ? JSON.stringify({ deployments: list }, null, 2) : renderDeploymentTable(list, Date.now(), paint));
+        console.log(formatData(format, { deployments: list }) ?? renderDeploymentTable(list, Date.now(), paint));
         return EXIT.OK;
       }
       const found = await find(source!, id);
@@ -79,7 +83,7 @@ Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not run
         console.error(`margo-agent deployments: ${found}`);
         return EXIT.FAILURE;
       }
-      console.log(values.json ? JSON.stringify(found, null, 2) : renderDeployment(found, Date.now(), paint));
+      console.log(formatData(format, found) ?? renderDeployment(found, Date.now(), paint));
       return EXIT.OK;
     };
     try {

@@ -7,37 +7,42 @@ import { EXIT } from "../exit-codes.ts";
 import { commandConfig } from "../load-config.ts";
 import { colorEnabled, painter } from "../render/color.ts";
 import { renderStatus, renderStoredState } from "../render/status.ts";
+import { formatData, OUTPUT_FLAGS, OUTPUT_HELP, outputFormat } from "../output.ts";
 
 export const statusCommand: Command = {
   name: "status",
   summary: "show what runs, what failed and what waits to be reported",
-  usage: `Usage: margo-agent status [--json] [options]
+  usage: `Usage: margo-agent status [-o table|json|yaml] [options]
 
 Asks the running agent (its local API at api.listen) what runs, what failed and
 why, and what waits to be reported. When the agent is not running, shows the
 state stored in dataDir/state.db (opened read-only) and exits with 4.
 
-  --json                 print {agentRunning, status, deployments} as JSON
+${OUTPUT_HELP}
+                         (json/yaml: {agentRunning, status, deployments} when it runs,
+                         {agentRunning, reason, stored, deployments} when it does not)
 ${CONFIG_FLAGS_HELP}
 
 Exit codes: 0 agent running, 3 invalid configuration, 4 agent not running.`,
   async run(argv) {
-    const { values } = parse(argv, { ...CONFIG_FLAGS, json: { type: "boolean" } });
+    const { values } = parse(argv, { ...CONFIG_FLAGS, ...OUTPUT_FLAGS });
     if (values.help) {
       console.log(this.usage);
       return EXIT.OK;
     }
+    const format = outputFormat(values);
+    const data = (d: unknown) => formatData(format, d);
     const loaded = commandConfig(values, "status");
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
-    const paint = painter(!values.json && colorEnabled(process.stdout));
+    const paint = painter(format === "table" && colorEnabled(process.stdout));
     const client = clientForConfig(config);
     let why = "the local API is disabled (api.enabled=false), so the agent cannot be asked";
     if (client) {
       try {
         const status = await client.get<StatusView>("/v1/status");
         const { deployments } = await client.get<{ deployments: DeploymentSummary[] }>("/v1/deployments");
-        console.log(values.json ? JSON.stringify({ agentRunning: true, status, deployments }, null, 2) : renderStatus(status, deployments, Date.now(), paint));
+        console.log(data({ agentRunning: true, status, deployments }) ?? renderStatus(status, deployments, Date.now(), paint));
         return EXIT.OK;
       } catch (err) {
         if (err instanceof ApiError) {
@@ -52,15 +57,15 @@ Exit codes: 0 agent running, 3 invalid configuration, 4 agent not running.`,
     const { openStoredState } = await import("../../api/offline.ts");
     const stored = openStoredState(bunPlatform, config.dataDir);
     if (!stored) {
-      if (values.json) console.log(JSON.stringify({ agentRunning: false, reason: why, stored: null, deployments: [] }, null, 2));
+      const out = data({ agentRunning: false, reason: why, stored: null, deployments: [] });
+      if (out) console.log(out);
       else console.log(`${paint(`The agent is not running (${why}).`, "red")}\nNo state database in ${config.dataDir}: the agent has not run with this dataDir.`);
       return EXIT.AGENT_DOWN;
     }
     try {
       const state = stored.state();
       const deployments = stored.deployments();
-      if (values.json) console.log(JSON.stringify({ agentRunning: false, reason: why, stored: state, deployments }, null, 2));
-      else console.log(renderStoredState(state, deployments, why, Date.now(), paint));
+      console.log(data({ agentRunning: false, reason: why, stored: state, deployments }) ?? renderStoredState(state, deployments, why, Date.now(), paint));
     } finally {
       stored.close();
     }

@@ -54,7 +54,12 @@ export function renderStatus(s: StatusView, deployments: readonly DeploymentSumm
   if (s.sender.lastError && s.sender.failures > 0) {
     lines.push(field("reporting", paint(`${s.sender.failures} failed round(s), next ${relativeTime(s.sender.nextAttemptAt, nowMs)}: ${s.sender.lastError.code}: ${truncate(s.sender.lastError.message, 80)}`, "yellow"), paint));
   }
-  if (s.sender.identityProblem) lines.push(field("identity", paint(truncate(s.sender.identityProblem, 100), "red"), paint));
+  const refused = s.identity?.refused;
+  if (refused) {
+    const next = refused.reonboardAt ? `; onboarding again ${relativeTime(refused.reonboardAt, nowMs)}` : "; not onboarding again (wfm.clientId set, or identity.reonboardAfter 0)";
+    lines.push(field("identity", paint(`the WFM refuses clientId ${refused.clientId} since ${relativeTime(refused.since, nowMs)} (${refused.status}: ${truncate(refused.detail, 80)}): it may not know this device any more${next}`, "red"), paint));
+  } else if (s.sender.identityProblem) lines.push(field("identity", paint(truncate(s.sender.identityProblem, 100), "red"), paint));
+  for (const w of s.identity?.warnings ?? []) if (!refused || !w.includes("refuses clientId")) lines.push(field("identity", paint(truncate(w, 120), "yellow"), paint));
   for (const p of s.pulls ?? []) lines.push(field("pulling", `${shortId(p.deploymentId)}/${p.component} ${p.reference}: ${mib(p.bytes)} of ${mib(p.total)} MiB (${p.total ? Math.floor((100 * p.bytes) / p.total) : 0}%)`, paint));
   for (const b of s.backoff) lines.push(field("retry", `${shortId(b.deploymentId)} after ${b.failures} failure(s), ${relativeTime(b.nextRetryAt, nowMs)}`, paint));
   return `${lines.join("\n")}\n\n${renderDeploymentTable(deployments, nowMs, paint)}`;

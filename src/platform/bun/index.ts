@@ -3,10 +3,12 @@ import type { Platform } from "../types.ts";
 import { run } from "./process.ts";
 import { serve } from "./serve.ts";
 import { openDatabase } from "./sqlite.ts";
+import { spawnStreaming } from "./streaming.ts";
 
 export const bunPlatform: Platform = {
   openDatabase,
   run,
+  spawnStreaming,
   serve,
   fetch: (input, init, tls) => {
     if (tls?.insecure) return fetch(input, { ...init, tls: { rejectUnauthorized: false } } as RequestInit);

@@ -25,8 +25,8 @@ describe("bearer tokens", () => {
 });
 
 describe("access rules", () => {
-  const read = (peerAddress: string | null, authorization?: string) => ({ peerAddress, authorization, mutating: false });
-  const post = (peerAddress: string | null, authorization?: string) => ({ peerAddress, authorization, mutating: true });
+  const read = (peerAddress: string | null, authorization?: string) => ({ peerAddress, authorization, guarded: false });
+  const post = (peerAddress: string | null, authorization?: string) => ({ peerAddress, authorization, guarded: true });
   test("no token configured: loopback and socket reads and syncs are allowed; a remote sync is forbidden", () => {
     expect(decideAccess(read("127.0.0.1"), null).ok).toBe(true);
     expect(decideAccess(read(null), null).ok).toBe(true);
