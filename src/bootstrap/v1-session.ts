@@ -35,7 +35,6 @@ import type { RequestSigner } from "../protocol/request-signer.ts";
 import type { FetchFn, WfmClient } from "../protocol/wfm-client.ts";
 import { V1_STATUS_FORMAT } from "../protocol/status-manifest.ts";
 import type { IdentityView, WfmSession } from "../agent/session.ts";
-import { readPrefix } from "../protocol/read-body.ts";
 import { after } from "../util/timer.ts";
 import { ClientRefusal } from "./client-refusal.ts";
 import { META } from "../store/meta-keys.ts";
@@ -134,9 +133,11 @@ export async function createV1Session(opts: V1SessionOptions): Promise<V1Session
     const id = clientId();
     if (id && new URL(url).pathname.includes(`/api/v1/clients/${encodeURIComponent(id)}/`)) {
       if (res.status === 401 || res.status === 403) {
-        const { text } = await readPrefix(res.clone() as Response, 2048).catch(() => ({ text: "" }));
-        refusal.refused(id, res.status, said(text));
-      } else if (res.ok || res.status === 304) refusal.accepted(id);
+        // What the WFM said is taken from the body as its reader reads it (never read twice: it may not end).
+        refusal.refused(id, res.status, "");
+        return withBodyPrefix(res, REFUSAL_TEXT_BYTES, (text) => refusal.refused(id, res.status, said(text)));
+      }
+      if (res.ok || res.status === 304) refusal.accepted(id);
     }
     return res;
   };
@@ -307,4 +308,60 @@ function wakeableSleep(ms: number, signal: AbortSignal, setWake: (wake: () => vo
     signal.addEventListener("abort", onAbort, { once: true });
     setWake(done);
   });
+}
+
+/** Enough of a refusal's body to say what the WFM said. */
+const REFUSAL_TEXT_BYTES = 2048;
+
+/**
+ * The same answer, its body passed through unchanged; `onPrefix` gets its first
+ * `max` bytes as text once they have been read, or once the reader stopped
+ * (ended or cancelled). Nothing more is buffered: a body that never ends is
+ * read only as far as its reader reads it (INV-BOUND-1).
+ */
+function withBodyPrefix(res: Response, max: number, onPrefix: (text: string) => void): Response {
+  if (!res.body) {
+    onPrefix("");
+    return res;
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  let text = "";
+  let seen = 0;
+  let told = false;
+  const tell = () => {
+    if (!told) {
+      told = true;
+      onPrefix(text);
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        tell();
+        controller.error(err);
+        return;
+      }
+      if (chunk.done) {
+        tell();
+        controller.close();
+        return;
+      }
+      if (seen < max) {
+        const part = chunk.value.subarray(0, max - seen);
+        seen += part.byteLength;
+        text += decoder.decode(part, { stream: seen < max });
+        if (seen >= max) tell();
+      }
+      controller.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      tell();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
