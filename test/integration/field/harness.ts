@@ -70,6 +70,7 @@ export function writeConfig(o: { config: string; wfmUrl: string; dataDir: string
     o.config,
     [
       "wfm:",
+      "  profile: v1", // the field tests run a v1 dev WFM (the agent's default is rc3)
       `  url: ${o.wfmUrl}`,
       "  allowInsecureHttp: true",
       "  requestTimeout: 5s",
