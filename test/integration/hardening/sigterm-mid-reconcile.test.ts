@@ -18,7 +18,15 @@ afterAll(async () => {
   }
 });
 
-const lastState = (f: Fleet, id: string) => !existsSync(join(f.dataDir, "state.db")) ? undefined : withDb(f, (db) => (db.query("SELECT state FROM deployments WHERE id = ?").get(id) as { state: string } | null)?.state);
+const lastState = (f: Fleet, id: string) => {
+  // The agent creates state.db before it creates its tables: until then there is nothing to read.
+  try {
+    return lastStateOf(f, id);
+  } catch {
+    return undefined;
+  }
+};
+const lastStateOf = (f: Fleet, id: string) => !existsSync(join(f.dataDir, "state.db")) ? undefined : withDb(f, (db) => (db.query("SELECT state FROM deployments WHERE id = ?").get(id) as { state: string } | null)?.state);
 const committedVersion = (f: Fleet) => withDb(f, (db) => (db.query("SELECT value FROM meta WHERE key = 'manifestVersion'").get() as { value: string } | null)?.value);
 
 test("SIGTERM while removing: nothing reported failed, the manifest is not committed, the next start finishes it", async () => {
