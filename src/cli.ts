@@ -21,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   config: { summary: "check the configuration, or list its keys", load: async () => (await import("./cli/commands/config.ts")).configCommand },
   package: { summary: "build, push and inspect Margo compose archives (OCI artifacts)", load: async () => (await import("./cli/commands/package.ts")).packageCommand },
   "dev-wfm": { summary: "run a development WFM serving a folder of ApplicationDeployments", load: async () => (await import("./cli/commands/dev-wfm.ts")).devWfmCommand },
+  simulate: { summary: "run many simulated devices against a WFM (load-testing)", load: async () => (await import("./cli/commands/simulate.ts")).simulateCommand },
   version: { summary: "print the version and build", load: async () => (await import("./cli/commands/version.ts")).versionCommand },
 };
 

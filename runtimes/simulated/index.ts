@@ -5,7 +5,8 @@
  * JSON file in the data directory, so restarts behave like a real engine's.
  *
  * Faults for testing a WFM: a compose file whose text contains
- * `x-simulated-fail: <message>` fails to apply with COMPONENT_APPLY_FAILED.
+ * `x-simulated-fail: <message>` fails to apply with COMPONENT_APPLY_FAILED,
+ * and so does a share `failureRate` of all applies (the fleet simulator's).
  *
  * The compose policy is judged on the file as written (no compose tool here
  * to render it: no interpolation, `extends` not followed), so a value that is
@@ -35,6 +36,11 @@ export interface SimulatedOptions {
   dataDir: string;
   /** Pretend work per component, so each state is visible on a WFM's page. */
   applyDelayMs?: number;
+  /** Share of applies that fail with COMPONENT_APPLY_FAILED (0–1), for a fleet that is not all green (`margo-agent simulate`). */
+  failureRate?: number;
+  /** False: the containers live in memory only (many simulated devices in one process write no engine file). Default true. */
+  persist?: boolean;
+  random?: () => number;
 }
 
 export class SimulatedRuntime implements RuntimeAdapter {
@@ -44,7 +50,7 @@ export class SimulatedRuntime implements RuntimeAdapter {
 
   constructor(private readonly o: SimulatedOptions) {
     this.file = join(o.dataDir, "simulated-engine.json");
-    this.containers = this.load();
+    this.containers = o.persist === false ? new Map() : this.load();
   }
 
   private load(): Map<string, SimContainer> {
@@ -57,6 +63,7 @@ export class SimulatedRuntime implements RuntimeAdapter {
   }
 
   private save(): void {
+    if (this.o.persist === false) return;
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify([...this.containers.values()]));
     renameSync(tmp, this.file);
@@ -83,6 +90,8 @@ export class SimulatedRuntime implements RuntimeAdapter {
     if (this.o.applyDelayMs) await sleep(this.o.applyDelayMs, ctx.signal);
     const fault = /x-simulated-fail:\s*(.+)/.exec(text);
     if (fault) throw new AgentError("COMPONENT_APPLY_FAILED", `simulated failure: ${fault[1]!.trim()}`);
+    const rate = this.o.failureRate ?? 0;
+    if (rate > 0 && (this.o.random ?? Math.random)() < rate) throw new AgentError("COMPONENT_APPLY_FAILED", `simulated failure (failure rate ${rate})`);
     this.containers.set(`${deployment.deploymentId}/${component.name}`, {
       deploymentId: deployment.deploymentId,
       component: component.name,

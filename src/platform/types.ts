@@ -84,7 +84,12 @@ export interface ServeOptions {
 }
 
 export interface Platform {
-  openDatabase(path: string, opts?: { readonly?: boolean }): SqlDatabase;
+  /**
+   * cacheStatements false: every statement is compiled for its one use and
+   * freed, for the fleet simulator's thousands of small databases, where a
+   * cache of compiled statements per database would outweigh the data.
+   */
+  openDatabase(path: string, opts?: { readonly?: boolean; cacheStatements?: boolean }): SqlDatabase;
   /** Runs argv directly (never through a shell). A missing binary gives code 127. */
   run(argv: string[], opts?: RunOptions): Promise<ProcessResult>;
   /** Runs argv directly (never through a shell), its output streamed; killed when `signal` aborts. */

@@ -1,13 +1,14 @@
 import { Database } from "bun:sqlite";
 import type { SqlDatabase, SqlValue, Statement } from "../types.ts";
 
-export function openDatabase(path: string, opts: { readonly?: boolean } = {}): SqlDatabase {
+export function openDatabase(path: string, opts: { readonly?: boolean; cacheStatements?: boolean } = {}): SqlDatabase {
   const db = opts.readonly
     ? new Database(path, { readonly: true, strict: true })
     : new Database(path, { create: true, strict: true });
   return {
     exec: (sql) => db.exec(sql),
     prepare<Row>(sql: string): Statement<Row> {
+      if (opts.cacheStatements === false) return once<Row>(db, sql);
       const stmt = db.query(sql);
       return {
         get: (...p: SqlValue[]) => (stmt.get(...(p as never[])) as Row | null) ?? null,
@@ -19,5 +20,22 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): S
       return db.transaction(fn).immediate();
     },
     close: () => db.close(),
+  };
+}
+
+/** A statement compiled when it runs and finalized right after (src/platform/types.ts, cacheStatements). */
+function once<Row>(db: Database, sql: string): Statement<Row> {
+  const use = <T>(fn: (stmt: ReturnType<Database["prepare"]>) => T): T => {
+    const stmt = db.prepare(sql);
+    try {
+      return fn(stmt);
+    } finally {
+      stmt.finalize();
+    }
+  };
+  return {
+    get: (...p: SqlValue[]) => use((s) => (s.get(...(p as never[])) as Row | null) ?? null),
+    all: (...p: SqlValue[]) => use((s) => s.all(...(p as never[])) as Row[]),
+    run: (...p: SqlValue[]) => use((s) => s.run(...(p as never[]))),
   };
 }

@@ -26,14 +26,14 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["src/reconcile", "src/sync", "src/gitops", "src/onboarding", "src/capabilities"],
   ["src/agent"],
   ["src/api", "src/bootstrap"],
-  ["src/devwfm", "src/cli"],
+  ["src/devwfm", "src/simulate", "src/cli"],
   ["src/cli.ts"],
 ];
 
 /** What runtime adapters may use of src/: the kernel, the model, the platform seam, the compose policy. */
 const RUNTIMES_MAY_USE = new Set(["src/errors", "src/util", "src/model", "src/platform", "src/packages"]);
 /** Where runtime adapters are chosen and built: the only places that import more of runtimes/ than its interface. */
-const COMPOSITION_ROOT = new Set(["src/bootstrap", "src/cli"]);
+const COMPOSITION_ROOT = new Set(["src/bootstrap", "src/cli", "src/simulate"]);
 const RUNTIME_INTERFACE = "runtimes/types.ts";
 
 export interface Edge {
