@@ -39,7 +39,7 @@ describe("SimulatedRuntime for a fleet", () => {
     const dir = mkdtempSync(join(tmpdir(), "simrt-"));
     const composeFile = join(dir, "compose.yaml");
     writeFileSync(composeFile, "services:\n  app:\n    image: busybox\n");
-    const component = { name: "app", composeFile, packageDigest: "sha256:p", env: {} };
+    const component = { name: "app", composeFile, packageDigest: "sha256:p", env: {}, wait: false, timeoutMs: 1000 };
     return { dir, component, ctx: { signal: new AbortController().signal, workDir: dir } };
   };
 
