@@ -1,6 +1,7 @@
-import { AgentUnreachable, ApiError, type ApiClient } from "../../api/client.ts";
+import { ApiError, type ApiClient } from "../../api/client.ts";
 import { clientForConfig } from "../../api/connect.ts";
 import type { DeploymentDetail, DeploymentSummary } from "../../api/source.ts";
+import { askAgent, withStoredState } from "../agent-or-stored.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -67,18 +68,14 @@ Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not run
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
     const paint = painter(format === "table" && colorEnabled(process.stdout));
-    const client = clientForConfig(config);
-    let source: Source | undefined = client ? apiSource(client) : undefined;
-    let down = client ? undefined : "the local API is disabled (api.enabled=false)";
-    let close = () => {};
-    const show = async (): Promise<number> => {
+    const show = async (source: Source): Promise<number> => {
       const id = positionals[0];
       if (id === undefined) {
-        const list = await source!.list();
+        const list = await source.list();
         console.log(formatData(format, { deployments: list }) ?? renderDeploymentTable(list, Date.now(), paint));
         return EXIT.OK;
       }
-      const found = await find(source!, id);
+      const found = await find(source, id);
       if (typeof found === "string") {
         console.error(`margo-agent deployments: ${found}`);
         return EXIT.FAILURE;
@@ -86,30 +83,14 @@ Exit codes: 0 ok, 1 no such deployment, 3 invalid configuration, 4 agent not run
       console.log(formatData(format, found) ?? renderDeployment(found, Date.now(), paint));
       return EXIT.OK;
     };
-    try {
-      if (source) {
-        try {
-          return await show();
-        } catch (err) {
-          if (err instanceof ApiError) {
-            console.error(`margo-agent deployments: ${err.message}`);
-            return EXIT.FAILURE;
-          }
-          if (!(err instanceof AgentUnreachable)) throw err;
-          down = err.message;
-        }
-      }
-      const { bunPlatform } = await import("../../platform/bun/index.ts");
-      const { openStoredState } = await import("../../api/offline.ts");
-      const stored = openStoredState(bunPlatform, config.dataDir);
-      console.error(paint(`The agent is not running (${down}); ${stored ? "showing the stored state" : `no state database in ${config.dataDir}`}.`, "red"));
+    const answer = await askAgent("deployments", clientForConfig(config), (client) => show(apiSource(client)));
+    if ("exit" in answer) return answer.exit;
+    if ("value" in answer) return answer.value;
+    return withStoredState(config.dataDir, async (stored) => {
+      console.error(paint(`The agent is not running (${answer.down}); ${stored ? "showing the stored state" : `no state database in ${config.dataDir}`}.`, "red"));
       if (!stored) return EXIT.AGENT_DOWN;
-      close = () => stored.close();
-      source = { list: async () => stored.deployments(), get: async (id) => stored.deployment(id) };
-      const code = await show();
+      const code = await show({ list: async () => stored.deployments(), get: async (id) => stored.deployment(id) });
       return code === EXIT.OK ? EXIT.AGENT_DOWN : code;
-    } finally {
-      close();
-    }
+    });
   },
 };

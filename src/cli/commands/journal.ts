@@ -1,6 +1,6 @@
-import { AgentUnreachable, ApiError } from "../../api/client.ts";
 import { clientForConfig } from "../../api/connect.ts";
 import type { JournalView } from "../../api/source.ts";
+import { askAgent, withStoredState } from "../agent-or-stored.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -36,31 +36,16 @@ Exit codes: 0 ok, 1 the agent answered with an error, 3 invalid configuration, 4
     const { config } = loaded;
     const paint = painter(format === "table" && colorEnabled(process.stdout));
     const print = (j: JournalView) => console.log(formatData(format, j) ?? renderJournal(j, paint));
-    const client = clientForConfig(config);
-    let why = "the local API is disabled (api.enabled=false)";
-    if (client) {
-      try {
-        print(await client.get<JournalView>("/v1/journal"));
-        return EXIT.OK;
-      } catch (err) {
-        if (err instanceof ApiError) {
-          console.error(`margo-agent journal: ${err.message}`);
-          return EXIT.FAILURE;
-        }
-        if (!(err instanceof AgentUnreachable)) throw err;
-        why = err.message;
-      }
+    const answer = await askAgent("journal", clientForConfig(config), (client) => client.get<JournalView>("/v1/journal"));
+    if ("exit" in answer) return answer.exit;
+    if ("value" in answer) {
+      print(answer.value);
+      return EXIT.OK;
     }
-    const { bunPlatform } = await import("../../platform/bun/index.ts");
-    const { openStoredState } = await import("../../api/offline.ts");
-    const stored = openStoredState(bunPlatform, config.dataDir);
-    console.error(paint(`The agent is not running (${why}); ${stored ? "showing the stored journal" : `no state database in ${config.dataDir}`}.`, "red"));
-    if (!stored) return EXIT.AGENT_DOWN;
-    try {
-      print(stored.journal());
-    } finally {
-      stored.close();
-    }
+    await withStoredState(config.dataDir, (stored) => {
+      console.error(paint(`The agent is not running (${answer.down}); ${stored ? "showing the stored journal" : `no state database in ${config.dataDir}`}.`, "red"));
+      if (stored) print(stored.journal());
+    });
     return EXIT.AGENT_DOWN;
   },
 };

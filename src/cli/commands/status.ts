@@ -1,6 +1,6 @@
-import { AgentUnreachable, ApiError } from "../../api/client.ts";
 import { clientForConfig } from "../../api/connect.ts";
 import type { DeploymentSummary, StatusView } from "../../api/source.ts";
+import { askAgent, withStoredState } from "../agent-or-stored.ts";
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, parse } from "../args.ts";
 import type { Command } from "../command.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -36,39 +36,27 @@ Exit codes: 0 agent running, 3 invalid configuration, 4 agent not running.`,
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
     const paint = painter(format === "table" && colorEnabled(process.stdout));
-    const client = clientForConfig(config);
-    let why = "the local API is disabled (api.enabled=false), so the agent cannot be asked";
-    if (client) {
-      try {
-        const status = await client.get<StatusView>("/v1/status");
-        const { deployments } = await client.get<{ deployments: DeploymentSummary[] }>("/v1/deployments");
-        console.log(data({ agentRunning: true, status, deployments }) ?? renderStatus(status, deployments, Date.now(), paint));
-        return EXIT.OK;
-      } catch (err) {
-        if (err instanceof ApiError) {
-          console.error(`margo-agent status: ${err.message}`);
-          return EXIT.FAILURE;
-        }
-        if (!(err instanceof AgentUnreachable)) throw err;
-        why = err.message;
+    const answer = await askAgent("status", clientForConfig(config), async (client) => ({
+      status: await client.get<StatusView>("/v1/status"),
+      deployments: (await client.get<{ deployments: DeploymentSummary[] }>("/v1/deployments")).deployments,
+    }));
+    if ("exit" in answer) return answer.exit;
+    if ("value" in answer) {
+      const { status, deployments } = answer.value;
+      console.log(data({ agentRunning: true, status, deployments }) ?? renderStatus(status, deployments, Date.now(), paint));
+      return EXIT.OK;
+    }
+    const why = answer.down;
+    await withStoredState(config.dataDir, (stored) => {
+      if (!stored) {
+        const out = data({ agentRunning: false, reason: why, stored: null, deployments: [] });
+        console.log(out ?? `${paint(`The agent is not running (${why}).`, "red")}\nNo state database in ${config.dataDir}: the agent has not run with this dataDir.`);
+        return;
       }
-    }
-    const { bunPlatform } = await import("../../platform/bun/index.ts");
-    const { openStoredState } = await import("../../api/offline.ts");
-    const stored = openStoredState(bunPlatform, config.dataDir);
-    if (!stored) {
-      const out = data({ agentRunning: false, reason: why, stored: null, deployments: [] });
-      if (out) console.log(out);
-      else console.log(`${paint(`The agent is not running (${why}).`, "red")}\nNo state database in ${config.dataDir}: the agent has not run with this dataDir.`);
-      return EXIT.AGENT_DOWN;
-    }
-    try {
       const state = stored.state();
       const deployments = stored.deployments();
       console.log(data({ agentRunning: false, reason: why, stored: state, deployments }) ?? renderStoredState(state, deployments, why, Date.now(), paint));
-    } finally {
-      stored.close();
-    }
+    });
     return EXIT.AGENT_DOWN;
   },
 };
