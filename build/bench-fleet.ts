@@ -23,6 +23,7 @@ import { Fleet } from "../src/simulate/fleet.ts";
 import { parseDuration } from "../src/util/duration.ts";
 import { Child } from "./bench/child.ts";
 import { outageChart } from "./bench/fleet-chart.ts";
+import { deploymentYaml } from "../test/support/deployment-yaml.ts";
 
 const { values } = parseArgs({
   options: {
@@ -55,22 +56,7 @@ const dir = join(root, "wfm");
 const stateDir = join(root, "wfm-state");
 mkdirSync(join(dir, "packages/app"), { recursive: true });
 writeFileSync(join(dir, "packages/app/compose.yaml"), 'services:\n  app:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: "${VALUE}"}\n');
-const deployment = (value: string) => `apiVersion: application.margo.org/v1alpha1
-kind: ApplicationDeployment
-metadata:
-  annotations: {id: fleet-app, applicationId: fleet}
-  name: fleet-app
-spec:
-  deploymentProfile:
-    type: compose
-    components:
-      - name: app
-        properties: {repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0", wait: true, timeout: 5m}
-  parameters:
-    v:
-      value: "${value}"
-      targets: [{pointer: VALUE, components: [app]}]
-`;
+const deployment = (value: string) => deploymentYaml({ id: "fleet-app", package: { repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0" }, value, timeout: "5m" });
 writeFileSync(join(dir, "fleet-app.yaml"), deployment("1"));
 
 const port = 20000 + Math.floor(Math.random() * 20000);
@@ -122,9 +108,13 @@ const pollCount = () => [...fleet.meter.routes].filter(([r]) => r === "GET /api/
 say(`${DEVICES} devices, poll ${INTERVAL / 1000} s ±${Number(values.jitter) * 100} %, ramp ${INTERVAL / 1000} s`);
 const mintStart = performance.now();
 await fleet.start();
-say(`started in ${(now()).toFixed(0)} s (SVIDs minted before that in ${((performance.now() - mintStart) / 1000 - now()).toFixed(0)} s)`);
-// Settle: every device has installed the first desired state and polls in its rhythm.
-await Bun.sleep(INTERVAL + APPLY_DELAY + 10_000);
+say(`started in ${now().toFixed(0)} s, ${((performance.now() - mintStart) / 1000 - now()).toFixed(0)} s of minting SVIDs before that`);
+// Settle: every device has installed the first desired state (its three reports are in), then one
+// more interval, so the steady window sees devices that only poll, in their own rhythm.
+const settleFrom = now();
+while (fleet.summary("progress").reportsDelivered < 3 * DEVICES && now() - settleFrom < 900) await Bun.sleep(1000);
+say(`installed everywhere ${now().toFixed(0)} s after the first start`);
+await Bun.sleep(INTERVAL * 1.2);
 
 say(`steady: ${STEADY / 1000} s`);
 const s0 = { t: now(), polls: pollCount(), requests: fleet.meter.requests, wfmCpu: cpuOf(wfm.pid), selfCpu: selfCpu() };

@@ -13,26 +13,16 @@ import { join, resolve } from "node:path";
 import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { FleetSummary } from "../../../src/simulate/summary.ts";
+import { deploymentYaml } from "../../support/deployment-yaml.ts";
 
 const CLI = resolve(import.meta.dir, "../../../src/cli.ts");
 const DEVICES = 200;
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
-function deployment(profile: "v1" | "rc3", extra = ""): string {
-  const pkg = profile === "rc3" ? `repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0"` : `packageLocation: "{{WFM_URL}}/packages/app/compose.yaml"`;
-  return `apiVersion: application.margo.org/v1alpha1
-kind: ApplicationDeployment
-metadata:
-  annotations: {id: fleet-app${extra}, applicationId: fleet}
-  name: fleet-app
-spec:
-  deploymentProfile:
-    type: compose
-    components:
-      - name: app
-        properties: {${pkg}, wait: true, timeout: 30s}
-`;
+function deployment(profile: "v1" | "rc3"): string {
+  const pkg = profile === "rc3" ? { repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0" } : { packageLocation: "{{WFM_URL}}/packages/app/compose.yaml" };
+  return deploymentYaml({ id: "fleet-app", package: pkg });
 }
 
 async function wfmFor(profile: "v1" | "rc3"): Promise<{ wfm: StartedDevWfm; root: string }> {
