@@ -4,7 +4,7 @@
  * and a sync on request. It never reaches into the Agent itself.
  */
 import { systemClock } from "../agent/clock.ts";
-import type { AgentReadModel, AgentSnapshot } from "../agent/read-model.ts";
+import type { AgentReadModel } from "../agent/read-model.ts";
 import { META } from "../store/meta-keys.ts";
 import { BUILD } from "../build-info.ts";
 import type { Config } from "../config/schema.ts";
@@ -13,11 +13,11 @@ import type { PollOutcome } from "../sync/desired-state-sync.ts";
 import { AgentError, asAgentError } from "../errors/index.ts";
 import type { StepOutcome } from "../reconcile/reconciler.ts";
 import { ApiProblem } from "./errors.ts";
-import { bytesWrittenSinceStart } from "./proc-io.ts";
 import { lazyFileDigest } from "./self-hash.ts";
-import type { BackoffView, MetricsSnapshot, RestartResultView, StatusSource, StatusView, SyncResultView, Verdict } from "./source.ts";
+import type { MetricsSnapshot, RestartResultView, StatusSource, StatusView, SyncResultView, Verdict } from "./source.ts";
 import { countByState, deploymentDetail, deploymentSummaries } from "./views/deployments.ts";
-import { iso, isoOrNull } from "./views/iso.ts";
+import { backoffViews, statusView } from "./views/status.ts";
+import { iso } from "./views/iso.ts";
 import { journalView } from "./views/journal.ts";
 import { liveness } from "./liveness.ts";
 import { stepAllowanceMs } from "./step-allowance.ts";
@@ -31,9 +31,6 @@ export interface AgentSourceOptions {
 /** Engine probes may spawn a process: ask at most this often. */
 const ENGINE_INFO_TTL_MS = 10_000;
 
-/** performance.now()-based instants (the sender's) as wall-clock milliseconds. */
-const monoToWall = (mono: number | undefined) => (mono === undefined ? undefined : Date.now() + (mono - performance.now()));
-
 function syncView(o: PollOutcome, durationMs: number): SyncResultView {
   const error = "error" in o ? { code: o.error.code, message: o.error.message } : null;
   return {
@@ -46,13 +43,6 @@ function syncView(o: PollOutcome, durationMs: number): SyncResultView {
         : [],
     durationMs: Math.round(durationMs),
   };
-}
-
-/** The source and, for git, the last applied commit (meta written by src/gitops only after every step ran). */
-function desiredStateView(config: Config, store: AgentReadModel["store"]): StatusView["desiredState"] {
-  if (config.desiredState.source !== "git") return { source: "wfm", git: null };
-  const at = store.getMeta(META.gitAppliedAtMs);
-  return { source: "git", git: { url: config.git.url ?? "", ref: config.git.ref, path: config.git.path, commit: store.getMeta(META.gitCommit) ?? null, appliedAt: at ? iso(Number(at)) : null } };
 }
 
 export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions): StatusSource {
@@ -77,12 +67,6 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
   const clock = systemClock();
   const clockNow = () => ({ wallMs: clock.wallMs(), monoMs: clock.monoMs(), bootId: clock.bootId });
 
-  function downtime(snap: AgentSnapshot): StatusView["downtimeWindow"] {
-    const c = snap.communication;
-    if (c.allowed) return null;
-    return { reason: c.reason ?? "paused", days: c.window?.days ?? [], start: c.window?.start ?? null, end: c.window?.end ?? null, timeZone: config.downtime.timeZone };
-  }
-
   /** The stored deployment (and component) an action names; ApiProblem 404 otherwise. */
   function knownDeployment(id: string, component: string | undefined) {
     const d = agent.store.getDeployment(id);
@@ -93,71 +77,15 @@ export function agentStatusSource(agent: AgentReadModel, o: AgentSourceOptions):
     return d;
   }
 
-  function backoff(snap: AgentSnapshot): BackoffView[] {
-    const now = Date.now();
-    return snap.backoff.map((b) => ({ deploymentId: b.deploymentId, failures: b.failures, retryInMs: b.retryInMs, nextRetryAt: iso(now + b.retryInMs) }));
-  }
-
   return {
     async status(): Promise<StatusView> {
-      const now = Date.now();
       const [sha, info] = await Promise.all([digest(), engineInfo()]);
-      const snap = agent.snapshot();
-      const counts = agent.journal.counts();
-      const sender = snap.sender;
-      const applied = agent.store.getMeta(META.manifestAppliedAtMs);
-      const plan = snap.lastPlan;
-      return {
-        agent: {
-          version: BUILD.version,
-          commit: BUILD.commit,
-          executable: o.executablePath,
-          executableSha256: sha,
-          startedAt: iso(snap.startedAtMs),
-          uptimeSeconds: Math.round((now - snap.startedAtMs) / 1000),
-          bytesWrittenSinceStart: bytesWrittenSinceStart(),
-        },
-        device: { id: config.device.id, clientId: snap.clientId ?? null },
-        wfm: { url: config.wfm.url },
-        poll: {
-          intervalMs: config.poll.interval,
-          lastAt: isoOrNull(snap.lastPoll?.atMs),
-          lastOutcome: snap.lastPoll?.outcome ?? null,
-          lastError: snap.lastPoll?.error ?? null,
-          lastDurationMs: snap.lastPoll ? Math.round(snap.lastPoll.durationMs) : null,
-          lastSuccessAt: isoOrNull(snap.lastSuccessfulPollMs),
-          nextAt: isoOrNull(snap.nextPollAtMs),
-          counts: { ...snap.pollCounts },
-        },
-        desiredState: desiredStateView(config, agent.store),
-        manifestVersion: agent.store.lastManifestVersion()?.toString() ?? null,
-        manifestAppliedAt: applied ? iso(Number(applied)) : null,
-        runtime: { name: info.runtime, reachable: info.reachable, version: info.version ?? null, detail: info.detail ?? null },
-        reports: { ...counts, compacted: agent.journal.compacted() },
-        sender: {
-          failures: sender.failures,
-          nextAttemptAt: isoOrNull(monoToWall(sender.nextAttemptAtMs)),
-          lastError: sender.lastError ? { code: sender.lastError.code, message: sender.lastError.message, at: iso(sender.lastError.atMs) } : null,
-          lastDeliveryAt: isoOrNull(sender.lastDeliveryAtMs),
-          delivered: sender.delivered,
-          identityProblem: sender.identityProblem ?? null,
-        },
-        identity: snap.identity
-          ? { profile: snap.identity.profile, id: snap.identity.id, notAfter: snap.identity.notAfter ?? null, warnings: [...snap.identity.warnings], refused: snap.identity.refused ?? null }
-          : null,
-        downtimeWindow: downtime(snap),
-        clockOffsetMs: snap.clockOffsetMs ?? null,
-        lastPlan: plan
-          ? { at: iso(plan.atMs), trigger: plan.trigger, steps: plan.steps.map((s) => ({ action: s.action, deploymentId: s.deploymentId, reason: s.reason, fromDigest: s.fromDigest ?? null, toDigest: s.toDigest ?? null })) }
-          : null,
-        backoff: backoff(snap),
-        pulls: snap.pulls.map((p) => ({ deploymentId: p.deploymentId, component: p.component, reference: p.reference, bytes: p.bytes, total: p.total, startedAt: iso(p.startedAtMs) })),
-      };
+      return statusView({ config, executablePath: o.executablePath, executableSha256: sha, engine: info, snap: agent.snapshot(), store: agent.store, journal: agent.journal, nowMs: Date.now() });
     },
 
     deployments: () => deploymentSummaries(agent.store),
 
-    deployment: (id) => deploymentDetail(agent.store, id, agent.journal.pendingFor(id), backoff(agent.snapshot()).find((b) => b.deploymentId === id) ?? null),
+    deployment: (id) => deploymentDetail(agent.store, id, agent.journal.pendingFor(id), backoffViews(agent.snapshot(), Date.now()).find((b) => b.deploymentId === id) ?? null),
 
     journal: () => journalView(agent.journal, { ...clockNow(), offsetMs: agent.snapshot().clockOffsetMs }),
 
