@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
+import { issueClientFiles, loadOrCreateRc3Identity, startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { FleetSummary } from "../../../src/simulate/summary.ts";
 import { deploymentYaml } from "../../support/deployment-yaml.ts";
@@ -123,6 +123,29 @@ test("simulate: a failure rate of 1 fails every apply, and the errors are counte
     wfm.close();
   }
 }, 90_000);
+
+test("simulate --svids: rc3 devices take their SVIDs from a folder (one subfolder each, as issue-svid writes them)", async () => {
+  const { wfm, root } = await wfmFor("rc3");
+  try {
+    const identity = await loadOrCreateRc3Identity(join(root, "wfm-state"));
+    for (const name of ["gw-a", "gw-b", "gw-c"]) await issueClientFiles(identity, name, join(root, "svids", name));
+    mkdirSync(join(root, "svids", "not-an-svid")); // a subfolder without the three files is passed over
+    const { lines, code } = await simulate(["--devices", "3", "--wfm", wfm.url, "--interval", "1s", "--ramp", "0s", "--svids", join(root, "svids")], (s) => s.devices.reported === 3, 60_000);
+    expect(code).toBe(0);
+    expect(lines.find((l) => l.kind === "summary")!.devices).toMatchObject({ started: 3, identified: 3, reported: 3 });
+    expect(new Set(wfm.reports().map((r) => r.clientId.split("/").pop()))).toEqual(new Set(["gw-a", "gw-b", "gw-c"]));
+  } finally {
+    wfm.close();
+  }
+}, 90_000);
+
+test("simulate --svids: a folder with fewer SVIDs than devices is refused before any device starts, naming the count", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "svids-"));
+  roots.push(dir);
+  const proc = Bun.spawn([process.execPath, CLI, "simulate", "--devices", "2", "--wfm", "https://127.0.0.1:1", "--svids", dir], { stdout: "pipe", stderr: "pipe" });
+  expect(await proc.exited).toBe(1);
+  expect(await new Response(proc.stderr).text()).toContain("2 devices need 2 subfolders with svid.pem, svid-key.pem and bundle.pem; found 0");
+});
 
 test("simulate: bad flags are usage errors naming the flag; nothing starts", async () => {
   const proc = Bun.spawn([process.execPath, CLI, "simulate", "--devices", "0", "--wfm", "https://127.0.0.1:1"], { stdout: "pipe", stderr: "pipe" });
