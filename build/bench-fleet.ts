@@ -23,7 +23,7 @@ import { Fleet } from "../src/simulate/fleet.ts";
 import { parseDuration } from "../src/util/duration.ts";
 import { Child } from "./bench/child.ts";
 import { outageChart } from "./bench/fleet-chart.ts";
-import { deploymentYaml } from "../test/support/deployment-yaml.ts";
+import { applicationDeploymentYaml } from "../test/support/deployment-yaml.ts";
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +56,7 @@ const dir = join(root, "wfm");
 const stateDir = join(root, "wfm-state");
 mkdirSync(join(dir, "packages/app"), { recursive: true });
 writeFileSync(join(dir, "packages/app/compose.yaml"), 'services:\n  app:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: "${VALUE}"}\n');
-const deployment = (value: string) => deploymentYaml({ id: "fleet-app", package: { repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0" }, value, timeout: "5m" });
+const deployment = (value: string) => applicationDeploymentYaml({ id: "fleet-app", package: { repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0" }, value, timeout: "5m" });
 writeFileSync(join(dir, "fleet-app.yaml"), deployment("1"));
 
 const port = 20000 + Math.floor(Math.random() * 20000);

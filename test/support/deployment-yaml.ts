@@ -4,7 +4,7 @@
  * the package as an OCI artifact (rc3) or a URL (rc.2), and optionally one
  * parameter VALUE targeting the component.
  */
-export interface DeploymentYamlOptions {
+export interface ApplicationDeploymentYamlOptions {
   id: string;
   name?: string;
   applicationId?: string;
@@ -12,10 +12,11 @@ export interface DeploymentYamlOptions {
   package: { repository: string; revision: string } | { packageLocation: string };
   /** The VALUE parameter; none when absent. */
   value?: string;
-  timeout?: string;
+  /** The component's wait and timeout; null leaves both out (the agent's defaults). Default 30s. */
+  timeout?: string | null;
 }
 
-export function deploymentYaml(o: DeploymentYamlOptions): string {
+export function applicationDeploymentYaml(o: ApplicationDeploymentYamlOptions): string {
   const component = o.component ?? "app";
   const pkg = "repository" in o.package ? `repository: "${o.package.repository}", revision: "${o.package.revision}"` : `packageLocation: "${o.package.packageLocation}"`;
   const parameters =
@@ -36,6 +37,6 @@ spec:
     type: compose
     components:
       - name: ${component}
-        properties: {${pkg}, wait: true, timeout: ${o.timeout ?? "30s"}}
+        properties: {${pkg}${o.timeout === null ? "" : `, wait: true, timeout: ${o.timeout ?? "30s"}`}}
 ${parameters}`;
 }

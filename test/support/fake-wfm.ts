@@ -5,6 +5,7 @@
  */
 import { writeTarGz } from "../../src/archive/index.ts";
 import { sha256Digest } from "../../src/protocol/digest.ts";
+import { applicationDeploymentYaml } from "./deployment-yaml.ts";
 
 export interface FakeWfm {
   url: string;
@@ -54,19 +55,9 @@ export function startFakeWfm(clientId = "test-device"): FakeWfm {
   };
 }
 
+/** The fake WFM's usual deployment: component "web" from a package URL, then `extra` YAML (parameters, …). */
 export function deploymentYaml(id: string, packageUrl: string, extra = ""): string {
-  return `apiVersion: application.margo.org/v1alpha1
-kind: ApplicationDeployment
-metadata:
-  annotations: {id: ${id}, applicationId: demo}
-  name: app-${id}
-spec:
-  deploymentProfile:
-    type: compose
-    components:
-      - name: web
-        properties: {packageLocation: "${packageUrl}", wait: true, timeout: 30s}
-${extra}`;
+  return applicationDeploymentYaml({ id, name: `app-${id}`, applicationId: "demo", component: "web", package: { packageLocation: packageUrl } }) + extra;
 }
 
 /**

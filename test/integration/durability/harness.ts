@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
 import { silentLogger } from "../../../src/log.ts";
-import { deploymentYaml } from "../../support/deployment-yaml.ts";
+import { applicationDeploymentYaml } from "../../support/deployment-yaml.ts";
 
 const CLI = resolve(import.meta.dir, "../../../src/cli.ts");
 
@@ -31,7 +31,7 @@ export type Profile = "v1" | "rc3";
 /** v1 names its package by URL (rc.2); rc3 as an OCI artifact of the dev WFM's own endpoint. */
 export function yamlFor(i: number, value: string, profile: Profile = "v1"): string {
   const pkg = profile === "rc3" ? { repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0" } : { packageLocation: "{{WFM_URL}}/packages/app/compose.yaml" };
-  return deploymentYaml({ id: depId(i), name: `app-${i}`, package: pkg, value });
+  return applicationDeploymentYaml({ id: depId(i), name: `app-${i}`, package: pkg, value });
 }
 
 export async function startFleet(n: number, faults: Parameters<StartedDevWfm["setFaults"]>[0] = {}, profile: Profile = "v1"): Promise<Fleet> {

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { issueClientFiles, loadOrCreateRc3Identity, startDevWfm, type StartedDevWfm } from "../../../src/devwfm/index.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { FleetSummary } from "../../../src/simulate/summary.ts";
-import { deploymentYaml } from "../../support/deployment-yaml.ts";
+import { applicationDeploymentYaml } from "../../support/deployment-yaml.ts";
 
 const CLI = resolve(import.meta.dir, "../../../src/cli.ts");
 const DEVICES = 200;
@@ -22,7 +22,7 @@ afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true }))
 
 function deployment(profile: "v1" | "rc3"): string {
   const pkg = profile === "rc3" ? { repository: "oci://{{WFM_HOST}}/packages/app", revision: "1.0.0" } : { packageLocation: "{{WFM_URL}}/packages/app/compose.yaml" };
-  return deploymentYaml({ id: "fleet-app", package: pkg });
+  return applicationDeploymentYaml({ id: "fleet-app", package: pkg });
 }
 
 async function wfmFor(profile: "v1" | "rc3"): Promise<{ wfm: StartedDevWfm; root: string }> {

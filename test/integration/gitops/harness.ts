@@ -17,6 +17,7 @@ import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { agentDeps } from "../../support/agent-deps.ts";
 import { memoryLogger } from "../../support/agent-harness.ts";
 import type { FakeWfm } from "../../support/fake-wfm.ts";
+import { applicationDeploymentYaml } from "../../support/deployment-yaml.ts";
 
 export const DEVICE = "edge-001";
 
@@ -58,22 +59,7 @@ export async function makeGitAgent(opts: { wfm: FakeWfm; gitUrl: string; dataDir
 
 /** An ApplicationDeployment whose one component is the fake WFM's compose package. */
 export function appYaml(id: string, wfm: FakeWfm, value = "v1"): string {
-  return `apiVersion: application.margo.org/v1alpha1
-kind: ApplicationDeployment
-metadata:
-  annotations: {id: ${id}, applicationId: demo}
-  name: app-${id}
-spec:
-  deploymentProfile:
-    type: compose
-    components:
-      - name: web
-        properties: {packageLocation: "${wfm.url}/pkg/compose.yaml"}
-  parameters:
-    v:
-      value: "${value}"
-      targets: [{pointer: VALUE, components: [web]}]
-`;
+  return applicationDeploymentYaml({ id, name: `app-${id}`, applicationId: "demo", component: "web", package: { packageLocation: `${wfm.url}/pkg/compose.yaml` }, value, timeout: null });
 }
 
 export const states = (wfm: FakeWfm, id: string) => wfm.reports.filter((r) => r.deploymentId === id).map((r) => (r.body.status as { state: string }).state);

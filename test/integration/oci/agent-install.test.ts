@@ -19,7 +19,7 @@ import { drained, makeAgent } from "../../support/agent-harness.ts";
 import { publishManifest, startFakeWfm, type FakeWfm } from "../../support/fake-wfm.ts";
 import { type Pki, type RunningRegistry, describeWithRegistry, makePki, startRegistry } from "../../support/registry.ts";
 import { accessFor, cleanup, pushApp, transportFor, workDir } from "./fixture.ts";
-import { deploymentYaml } from "../../support/deployment-yaml.ts";
+import { applicationDeploymentYaml } from "../../support/deployment-yaml.ts";
 
 const COMPOSE = 'services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: "${VALUE}"}\n';
 const USERS = { device: "s3cret-pass" };
@@ -49,7 +49,7 @@ describeWithRegistry("the agent installs OCI packages from a real registry", () 
   const sets = () => [`registries.authFile=${authFile}`, `registries.caFiles={"${reg.host}": "${pki.caFile}"}`];
 
   function deployment(id: string, revision = "1.0.0") {
-    return deploymentYaml({ id, name: `app-${id}`, applicationId: "web", component: "web", package: { repository: `oci://${reg.host}/org/web`, revision }, value: "hello" });
+    return applicationDeploymentYaml({ id, name: `app-${id}`, applicationId: "web", component: "web", package: { repository: `oci://${reg.host}/org/web`, revision }, value: "hello" });
   }
 
   test("installed from the registry with the auth file's credentials; then, registry down and the device wiped of its containers, re-installed from the cache", async () => {
