@@ -15,13 +15,13 @@ import { join } from "node:path";
 import { projectName } from "../../../runtimes/shared/naming.ts";
 import type { ResolvedComponent, RuntimeAdapter } from "../../../runtimes/types.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
-import { AgentError } from "../../../src/errors/index.ts";
 import type { ComposePolicy } from "../../../src/packages/compose-policy.ts";
 import { type Harness, makeAgent } from "../../support/agent-harness.ts";
 import { describeWithEngine, type EngineName, engineStatus } from "../../support/engines.ts";
 import { startFakeWfm } from "../../support/fake-wfm.ts";
 import { cliOf, ensureTestImage, TEST_IMAGE } from "../../support/images.ts";
 import { containersOf, engineRuntime, removeByPrefix, serveDeployments, tarPackage } from "./compose-support.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 const SLOW = 180_000;
 const RUN = `hb${process.pid}`;
@@ -92,15 +92,7 @@ const ATTEMPTS: Attempt[] = [
   { what: "a package .env redirecting the tool to another engine", files: { "compose.yaml": svc(""), ".env": "DOCKER_HOST=tcp://127.0.0.1:1\n" }, mention: "DOCKER_HOST" },
 ];
 
-async function refusal(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AgentError) return err;
-    throw err;
-  }
-  throw new Error("applied, but should have been refused");
-}
+const refusal = (p: Promise<unknown>) => agentErrorOf(p);
 
 for (const engine of ["docker", "podman"] as EngineName[]) {
   const status = await engineStatus(engine);

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { AgentError } from "../../../src/errors/index.ts";
 import { ensureOnboarded, onboard } from "../../../src/onboarding/index.ts";
 import { captureLog, removeTempDirs } from "../../unit/identity-integration/helpers.ts";
 import { startFakeWfm, type FakeWfm } from "./fake-wfm.ts";
 import { device, openStore } from "./setup.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 let wfm: FakeWfm | undefined;
 afterEach(async () => {
@@ -12,15 +12,7 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-async function failure(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgentError);
-    return err as AgentError;
-  }
-  throw new Error("expected an AgentError");
-}
+const failure = (p: Promise<unknown>) => agentErrorOf(p);
 
 const FAST = { baseMs: 1, capMs: 5 };
 const onboardingRequests = (w: FakeWfm) => w.requests.filter((r) => r.path === "/api/v1/onboarding");

@@ -13,7 +13,6 @@ import type { TaskContext } from "../../../src/agent/tasks.ts";
 import { systemClock } from "../../../src/agent/clock.ts";
 import { createRc3Session, rc3Client, type Rc3Session } from "../../../src/bootstrap/rc3-session.ts";
 import { loadConfig } from "../../../src/config/load.ts";
-import { AgentError } from "../../../src/errors/index.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { buildStatusManifest } from "../../../src/protocol/status-manifest.ts";
 import { StateStore } from "../../../src/store/state-store.ts";
@@ -22,6 +21,7 @@ import { memoryLogger } from "../../support/agent-harness.ts";
 import { assertRc3 } from "../../unit/protocol/rc3-openapi.ts";
 import { discoveryDoc, startMis, WEB_CA_PEM } from "../trust/support.ts";
 import { clientFiles, startRc3Wfm, TD, WFM_ID, type RealishWfm } from "./support.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 const root = mkdtempSync(join(tmpdir(), "rc3-session-"));
 let n = 0;
@@ -49,15 +49,7 @@ async function session(cfg: ReturnType<typeof config>, extra: Partial<Parameters
   return { s, lines };
 }
 
-async function refusal(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AgentError) return e;
-    throw e;
-  }
-  throw new Error("expected an AgentError");
-}
+const refusal = (p: Promise<unknown>) => agentErrorOf(p);
 
 /** A TaskContext like the Agent's: a real store and runtime, abortable. */
 function taskContext(s: Rc3Session, cfg: ReturnType<typeof config>) {

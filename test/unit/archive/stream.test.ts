@@ -23,21 +23,14 @@ import {
 } from "../../../src/archive/index.ts";
 import { AgentError } from "../../../src/errors/agent-error.ts";
 import { decode, roomy, tarGzBomb, text, tgz, zeroBomb } from "./build.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 const work = mkdtempSync(join(tmpdir(), "archive-stream-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let n = 0;
 const freshDir = () => join(work, `out-${n++}`);
 
-async function errorOf(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AgentError) return err;
-    throw err;
-  }
-  throw new Error("expected an AgentError, nothing was thrown");
-}
+const errorOf = (p: Promise<unknown>) => agentErrorOf(p);
 
 function syncErrorOf(fn: () => unknown): AgentError | undefined {
   try {

@@ -3,7 +3,6 @@ import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto"
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentError } from "../../../src/errors/index.ts";
 import { signBase, signRequest, verifyBase, verifyRequest } from "../../../src/http-signatures/index.ts";
 import {
   certificatePem,
@@ -19,6 +18,7 @@ import {
   TEST_KEY_ECC_P256_PUBLIC,
   TEST_KEY_RSA_PRIVATE,
 } from "../http-signatures/rfc9421-fixtures.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 const roots: string[] = [];
 function tempDir(): string {
@@ -32,16 +32,7 @@ afterAll(() => {
 
 const mode = (path: string): number => statSync(path).mode & 0o777;
 
-async function identityError(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgentError);
-    expect((err as AgentError).code).toBe("IDENTITY_INVALID");
-    return err as AgentError;
-  }
-  throw new Error("expected an IDENTITY_INVALID error");
-}
+const identityError = (p: Promise<unknown>) => agentErrorOf(p, "IDENTITY_INVALID");
 
 describe("first boot: generated identity", () => {
   test("writes a 0600 key and a self-signed certificate with CN = device id", async () => {

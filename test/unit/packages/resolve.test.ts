@@ -14,6 +14,7 @@ import { gzipDeterministic, writeTar, writeTarGz } from "../../../src/archive/in
 import { AgentError } from "../../../src/errors/index.ts";
 import { type PackageDeps, type PackageInput, resolvePackage } from "../../../src/packages/index.ts";
 import { tarGzBomb } from "../archive/build.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 const COMPOSE = "services:\n  web:\n    image: localhost/margo-test/busybox:1\n";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -94,15 +95,7 @@ const input = (packageLocation: string, over: Partial<PackageInput> = {}): Packa
   ...over,
 });
 
-async function errorOf(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AgentError) return err;
-    throw err;
-  }
-  throw new Error("resolved");
-}
+const errorOf = (p: Promise<unknown>) => agentErrorOf(p);
 
 /** Bytes of regular files under `dir`. */
 function du(dir: string): number {

@@ -2,11 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentError } from "../../../src/errors/index.ts";
 import { encodePem } from "../../../src/identity/pem.ts";
 import { DevCa, loadSvid, svidExpiry, writeSvidFiles, type SvidMaterial } from "../../../src/trust/index.ts";
 import { issueCertificate } from "../../../src/trust/x509-issue.ts";
 import { captureLog, removeTempDirs, tempDir } from "./helpers.ts";
+import { agentErrorOf } from "../../support/agent-error.ts";
 
 afterAll(removeTempDirs);
 
@@ -17,16 +17,7 @@ async function files(svid: SvidMaterial): Promise<{ certFile: string; keyFile: s
   return writeSvidFiles(tempDir(), svid);
 }
 
-async function refusal(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgentError);
-    expect((err as AgentError).code).toBe("IDENTITY_INVALID");
-    return err as AgentError;
-  }
-  throw new Error("expected IDENTITY_INVALID");
-}
+const refusal = (p: Promise<unknown>) => agentErrorOf(p, "IDENTITY_INVALID");
 
 describe("loading the client SVID", () => {
   test("a client SVID with its intermediate loads: SPIFFE ID, expected WFM, chain in path order", async () => {
