@@ -96,7 +96,7 @@ export class Fleet {
     if (this.o.svidsDir) return svidsFromFolder(this.o.svidsDir, names.length);
     const stateDir = this.o.devWfmStateDir!;
     this.o.say?.(`minting ${names.length} client SVIDs with the dev WFM's CA in ${stateDir}`);
-    return mintSvids(stateDir, join(this.o.workDir, "svids"), names, (n) => this.o.say?.(`  ${n}/${names.length} SVIDs`));
+    return mintSvids(stateDir, join(this.o.workDir, "svids"), names, { onProgress: (n) => this.o.say?.(`  ${n}/${names.length} SVIDs`), stopped: () => this.stopping });
   }
 
   summary(kind: FleetSummary["kind"]): FleetSummary {

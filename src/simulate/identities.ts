@@ -43,14 +43,20 @@ const MINT_VALIDITY_MS = 30 * 86_400_000;
  * SVIDs minted by the dev WFM's CA in `stateDir` into `outDir/NAME`. One from
  * an earlier run is used again when the same CA issued it and it is recent.
  */
-export async function mintSvids(stateDir: string, outDir: string, names: readonly string[], onProgress?: (done: number) => void): Promise<{ name: string; svid: SvidFiles }[]> {
+export async function mintSvids(
+  stateDir: string,
+  outDir: string,
+  names: readonly string[],
+  opts: { onProgress?: (done: number) => void; stopped?: () => boolean } = {},
+): Promise<{ name: string; svid: SvidFiles }[]> {
   const identity = await loadOrCreateRc3Identity(stateDir);
   const out: { name: string; svid: SvidFiles }[] = [];
   for (const name of names) {
+    if (opts.stopped?.()) break; // SIGINT while minting: no device will start
     const files = svidFilesIn(join(outDir, name));
     if (!reusable(files, identity)) await issueClientFiles(identity, name, join(outDir, name), { validityMs: MINT_VALIDITY_MS });
     out.push({ name, svid: files });
-    if (out.length % 500 === 0) onProgress?.(out.length);
+    if (out.length % 500 === 0) opts.onProgress?.(out.length);
   }
   return out;
 }
