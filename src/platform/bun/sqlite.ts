@@ -17,6 +17,8 @@ export function openDatabase(path: string, opts: { readonly?: boolean; cacheStat
       };
     },
     transaction<T>(fn: () => T): T {
+      // Bun's transaction() keeps nine compiled statements (begin, commit, savepoints) per database.
+      if (opts.cacheStatements === false) return plainTransaction(db, fn);
       return db.transaction(fn).immediate();
     },
     close: () => db.close(),
@@ -38,4 +40,23 @@ function once<Row>(db: Database, sql: string): Statement<Row> {
     all: (...p: SqlValue[]) => use((s) => s.all(...(p as never[])) as Row[]),
     run: (...p: SqlValue[]) => use((s) => s.run(...(p as never[]))),
   };
+}
+
+/** BEGIN IMMEDIATE … COMMIT by hand, savepoints when nested, nothing kept compiled. */
+const depthOf = new WeakMap<Database, number>();
+function plainTransaction<T>(db: Database, fn: () => T): T {
+  const depth = depthOf.get(db) ?? 0;
+  const name = `sp${depth}`;
+  db.exec(depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${name}`);
+  depthOf.set(db, depth + 1);
+  try {
+    const result = fn();
+    db.exec(depth === 0 ? "COMMIT" : `RELEASE ${name}`);
+    return result;
+  } catch (err) {
+    db.exec(depth === 0 ? "ROLLBACK" : `ROLLBACK TO ${name}; RELEASE ${name}`);
+    throw err;
+  } finally {
+    depthOf.set(db, depth);
+  }
 }

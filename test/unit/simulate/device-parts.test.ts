@@ -33,6 +33,23 @@ describe("StateStore.openInMemory with uncached statements", () => {
   });
 });
 
+describe("uncached statements: transactions by hand", () => {
+  test("commit, rollback, and a nested transaction that fails rolls back only itself", () => {
+    const db = bunPlatform.openDatabase(":memory:", { cacheStatements: false });
+    db.exec("CREATE TABLE t (v TEXT)");
+    const rows = () => db.prepare<{ v: string }>("SELECT v FROM t ORDER BY rowid").all().map((r) => r.v);
+    db.transaction(() => db.prepare("INSERT INTO t VALUES (?)").run("a"));
+    expect(() => db.transaction(() => { db.prepare("INSERT INTO t VALUES (?)").run("b"); throw new Error("boom"); })).toThrow("boom");
+    db.transaction(() => {
+      db.prepare("INSERT INTO t VALUES (?)").run("c");
+      expect(() => db.transaction(() => { db.prepare("INSERT INTO t VALUES (?)").run("d"); throw new Error("inner"); })).toThrow("inner");
+      db.transaction(() => db.prepare("INSERT INTO t VALUES (?)").run("e"));
+    });
+    expect(rows()).toEqual(["a", "c", "e"]);
+    db.close();
+  });
+});
+
 describe("SimulatedRuntime for a fleet", () => {
   const deployment = { deploymentId: "dep-1", name: "dep", digest: `sha256:${"a".repeat(64)}` };
   const setup = () => {
