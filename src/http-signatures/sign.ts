@@ -8,7 +8,24 @@ import { bytesToBase64 } from "./base64.ts";
 import { signBase, type SignatureAlgorithm } from "./algorithms.ts";
 import { contentDigest } from "./content-digest.ts";
 import { createSignatureBase, parseComponentId } from "./signature-base.ts";
-import { serializeInnerList, type InnerList, type Parameters } from "./structured-fields.ts";
+import { serializeInnerList, type InnerList, type Item, type Parameters } from "./structured-fields.ts";
+
+/**
+ * Component identifiers parsed once per text: a device signs the same two or
+ * three on every poll, and parsing them is most of what signing costs in
+ * JavaScript (README.md, "Footprint and speed"). Frozen: they are shared.
+ */
+const componentIds = new Map<string, Item>();
+function componentId(text: string): Item {
+  let id = componentIds.get(text);
+  if (id === undefined) {
+    const parsed = parseComponentId(text);
+    for (const p of parsed.params) Object.freeze(p);
+    id = Object.freeze({ ...parsed, value: Object.freeze(parsed.value), params: Object.freeze(parsed.params) as Parameters });
+    if (componentIds.size < 64) componentIds.set(text, id);
+  }
+  return id;
+}
 
 export interface SignableRequest {
   method: string;
@@ -93,23 +110,26 @@ async function sign(req: SignableRequest, signer: Signer, opts: SignOptions): Pr
     (req.body !== undefined ? ["@method", "@target-uri", "content-digest"] : ["@method", "@target-uri"]);
   const covered: InnerList = {
     kind: "inner-list",
-    items: components.map(parseComponentId),
+    items: components.map(componentId),
     params: signatureParams(signer, opts),
   };
 
-  const headers = new Headers(req.headers);
+  // The caller's Headers are only copied when a Content-Digest has to go in.
+  let headers = req.headers;
   let digest: string | undefined;
   const coversDigest = covered.items.some((id) => id.value.type === "string" && id.value.value === "content-digest");
   if (coversDigest && req.body !== undefined) {
     // Always recomputed: a stale Content-Digest left in the headers must never be signed.
     digest = await contentDigest(req.body);
+    headers = new Headers(req.headers);
     headers.set("content-digest", digest);
   }
 
-  const base = createSignatureBase({ method: req.method, url: req.url, headers }, covered);
+  const signatureInput = serializeInnerList(covered);
+  const base = createSignatureBase({ method: req.method, url: req.url, headers }, covered, signatureInput);
   const signature = signer.signBytes ? signer.signBytes(new TextEncoder().encode(base)) : await signBase(signer.alg, signer.key, base);
   const result: SignatureHeaders = {
-    "signature-input": `${label}=${serializeInnerList(covered)}`,
+    "signature-input": `${label}=${signatureInput}`,
     signature: `${label}=:${bytesToBase64(signature)}:`,
   };
   if (digest !== undefined) result["content-digest"] = digest;
