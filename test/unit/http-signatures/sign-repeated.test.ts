@@ -11,7 +11,7 @@ const NOW = 1_750_000_000;
 const BASE = "https://wfm.example.com/api/v1/clients/c-1";
 
 async function pair(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey(importParamsFor("ecdsa-p256-sha256") as EcKeyGenParams, false, ["sign", "verify"])) as CryptoKeyPair;
+  return (await crypto.subtle.generateKey(importParamsFor("ecdsa-p256-sha256") as { name: string; namedCurve: string }, false, ["sign", "verify"])) as CryptoKeyPair;
 }
 
 async function signedGet(keys: CryptoKeyPair, url: string, opts: { keyId?: string; method?: string; created?: number; components?: string[] } = {}) {
