@@ -6,7 +6,7 @@
  * independent of each other (docs/architecture.md, INV-JOURNAL-2).
  */
 import type { SqlDatabase } from "../platform/types.ts";
-import { UntilWrite } from "../store/counted-db.ts";
+import { UntilWrite } from "../platform/counted-db.ts";
 import type { Clock } from "../util/clock.ts";
 
 export interface JournalEntry {
@@ -49,7 +49,7 @@ const toEntry = (r: Row): JournalEntry => ({
 });
 
 export class Journal {
-  /** Asked after every poll: remembered until the connection writes (when it counts its writes, src/store/counted-db.ts). */
+  /** Asked after every poll: remembered until the connection writes (when it counts its writes, src/platform/counted-db.ts). */
   private readonly pending: UntilWrite<boolean>;
 
   /** A journal opened without a clock can read and deliver, not append. */

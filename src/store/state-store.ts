@@ -12,7 +12,7 @@ import type { AppliedDeployment } from "../model/applied.ts";
 import type { Clock } from "../util/clock.ts";
 import type { SqlDatabase } from "../platform/types.ts";
 import type { ComponentStatus, DeploymentState, StatusError } from "../model/states.ts";
-import { countWrites, UntilWrite } from "./counted-db.ts";
+import { countWrites, UntilWrite } from "../platform/counted-db.ts";
 import { assertIntact, guardStoreErrors } from "./integrity.ts";
 import { MIGRATIONS, PRAGMAS, SCHEMA_VERSION } from "./schema.ts";
 
@@ -67,7 +67,7 @@ export class StateStore {
   /**
    * `db` as open() hands it over: the writer's connection counts its writes, and
    * then the idle poll's reads are answered from memory until it writes
-   * (src/store/counted-db.ts); any other connection is read every time.
+   * (src/platform/counted-db.ts); any other connection is read every time.
    */
   constructor(
     readonly db: SqlDatabase,

@@ -1,5 +1,5 @@
 /**
- * The idle poll's reads (src/store/counted-db.ts): the writer's StateStore
+ * The idle poll's reads (src/platform/counted-db.ts): the writer's StateStore
  * answers the ETag, "anything unsettled?" and "any report waiting?" from memory
  * until its connection writes. Each test makes the answer change behind the
  * cached read and checks that it is seen: a write of any kind, a rolled-back

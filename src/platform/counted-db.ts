@@ -11,7 +11,7 @@
  * its end too, so that nothing read inside one (which may be rolled back)
  * outlives it.
  */
-import type { SqlDatabase, SqlValue, Statement } from "../platform/types.ts";
+import type { SqlDatabase, SqlValue, Statement } from "./types.ts";
 
 export interface CountedDatabase extends SqlDatabase {
   /** Changes whenever this connection may have written. */
