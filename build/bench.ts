@@ -21,19 +21,22 @@ import { coldIdle, type IdleSample } from "./bench/idle.ts";
 import { backWithin, RssSampler } from "./bench/load.ts";
 import { measurePlanning } from "./bench/planning.ts";
 import { compileFloor, compileHello, recordBytecodeOrder } from "./bench/programs.ts";
-import { cpuMs, rssBytes, rssSplit } from "./bench/procfs.ts";
+import { cpuMs, cpuMsByThread, rssBytes, rssSplit } from "./bench/procfs.ts";
 import { serviceEnvironment } from "./bench/service-env.ts";
 import { markdownTable, median, mib, ms, type Row } from "./bench/table.ts";
 import { ALL_TARGETS } from "./targets.ts";
 import { freePort } from "../scripts/free-port.ts";
 
-const USAGE = `usage: bun build/bench.ts [--rebuild] [--polls N] [--reports N] [--deployments N] [--keep]
+const USAGE = `usage: bun build/bench.ts [--rebuild] [--polls N] [--reports N] [--deployments N] [--keep] [--only timer [--rounds N]]
 
   --rebuild         build dist/margo-agent-linux-x64 even if it exists (npm run build -- --only x64)
   --polls N         304 polls driven through POST /v1/sync for the memory-growth figure (default 10000)
   --reports N       pending reports seeded for the journal drain (default 10000)
   --deployments N   deployments in the reconcile under load (default 500)
-  --keep            keep the temp directory (logs, data dirs) and print where it is`;
+  --keep            keep the temp directory (logs, data dirs) and print where it is
+  --only timer      only the timer-driven CPU per 304 poll: agent and floor, each with Bun's
+                    defaults and in the service environment, --rounds times (default 3), with
+                    the CPU of each thread`;
 
 const repoRoot = resolve(import.meta.dir, "..");
 const exe = join(repoRoot, "dist/margo-agent-linux-x64");
@@ -51,8 +54,8 @@ const CURL_RUNS = 20;
 const BACK_FACTOR = 1.1;
 const BACK_TIMEOUT_MS = 60_000;
 
-function parseArgs(argv: string[]): { rebuild: boolean; polls: number; reports: number; deployments: number; keep: boolean } {
-  const out = { rebuild: false, polls: 10_000, reports: 10_000, deployments: 500, keep: false };
+function parseArgs(argv: string[]): { rebuild: boolean; polls: number; reports: number; deployments: number; keep: boolean; only?: "timer"; rounds: number } {
+  const out: ReturnType<typeof parseArgs> = { rebuild: false, polls: 10_000, reports: 10_000, deployments: 500, keep: false, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const count = () => {
@@ -65,6 +68,12 @@ function parseArgs(argv: string[]): { rebuild: boolean; polls: number; reports: 
     else if (a === "--polls") out.polls = count();
     else if (a === "--reports") out.reports = count();
     else if (a === "--deployments") out.deployments = count();
+    else if (a === "--rounds") out.rounds = count();
+    else if (a === "--only") {
+      const what = argv[++i];
+      if (what !== "timer") throw new Error(`--only takes "timer", not ${JSON.stringify(what)}`);
+      out.only = what;
+    }
     else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -96,7 +105,7 @@ function start(name: string, argv: string[], extraEnv: Record<string, string> = 
 
 /** The bench's environment without what would change the programs: config overrides and the service's settings. */
 function baseEnv(): Record<string, string> {
-  const drop = (k: string) => k.startsWith("MARGO_AGENT_") || k.startsWith("BUN_JSC_") || k === "BUN_BYTECODE_ORDER_OUT";
+  const drop = (k: string) => k.startsWith("MARGO_AGENT_") || k.startsWith("BUN_JSC_") || k.startsWith("BUN_GC_") || k.startsWith("MIMALLOC_") || k === "BUN_BYTECODE_ORDER_OUT";
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !drop(k))) as Record<string, string>;
 }
 
@@ -159,15 +168,83 @@ async function syncLoop(port: number, pid: number, n: number): Promise<{ notModi
 }
 
 /** CPU of all the process's threads per 304 poll while only its own timer polls, over TIMER_WINDOW_MS. */
-async function timerWindow(wfm: DevWfm, clientId: string, pid: number, what: string): Promise<{ polls: number; msPerPoll: number }> {
+async function timerWindow(wfm: DevWfm, clientId: string, pid: number, what: string): Promise<{ polls: number; msPerPoll: number; byThread: Map<string, number> }> {
   say(`CPU per timer-driven 304 poll (${what}): ${TIMER_WINDOW_MS / 1000} s at a ${POLL_INTERVAL_MS} ms poll interval`);
+  const t0 = cpuMsByThread(pid);
   const c0 = cpuMs(pid);
   const n0 = wfm.pollsOf(clientId);
   await Bun.sleep(TIMER_WINDOW_MS);
   const n1 = wfm.pollsOf(clientId);
+  const c1 = cpuMs(pid);
+  const t1 = cpuMsByThread(pid);
   if (n1.other !== n0.other) throw new Error(`${what}: ${n1.other - n0.other} manifest polls were not answered 304`);
   const polls = n1.notModified - n0.notModified;
-  return { polls, msPerPoll: (cpuMs(pid) - c0) / polls };
+  // Per poll, by thread name (threads of one name summed: Bun's pool threads).
+  const byThread = new Map<string, number>();
+  for (const [key, end] of t1) {
+    const name = key.slice(0, key.lastIndexOf("/")).replace(/\s*\d+$/, "") || "?";
+    byThread.set(name, (byThread.get(name) ?? 0) + (end - (t0.get(key) ?? 0)) / polls);
+  }
+  return { polls, msPerPoll: (c1 - c0) / polls, byThread };
+}
+
+const threadsLine = (byThread: Map<string, number>) =>
+  [...byThread].filter(([, v]) => v >= 0.005).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+
+/**
+ * --only timer: the timer-driven CPU per 304 poll alone, to iterate on it. The
+ * agent and the floor alternate, `rounds` times, each started fresh (cold) and
+ * measured over TIMER_WINDOW_MS, with Bun's defaults and in the service
+ * environment; the medians are the table, each window's threads go to stderr.
+ */
+async function timerOnly(): Promise<Row[]> {
+  ensureExecutable();
+  const agentExe = privateCopy(exe, join(work, "margo-agent"));
+  const wfm = await DevWfm.start(exe, work, join(repoRoot, "examples/hello"), start);
+  const apiPort = await freePort();
+  const dataDir = join(work, "data");
+  const config = join(work, "agent.yaml");
+  writeAgentConfig(config, { wfmUrl: wfm.url, dataDir, apiPort, pollInterval: `${POLL_INTERVAL_MS}ms` });
+  say("first start: onboarding and installing examples/hello (not measured)");
+  const first = start("agent-onboard", [agentExe, "run", "--config", config], serviceEnv);
+  await wfm.reportArrives("installed report for examples/hello", (r) => r.deploymentId === HELLO_ID && r.state === "installed", 30_000);
+  await first.stop();
+  const clientId = wfm.clientId;
+  const floorConfig = join(work, "floor.yaml");
+  writeFloorConfig(floorConfig, { wfmUrl: wfm.url, dataDir: join(work, "floor-data"), apiPort: await freePort(), pollIntervalMs: POLL_INTERVAL_MS });
+  const floorUnordered = await compileFloor({ repoRoot, target: x64, outfile: join(work, "floor-unordered") });
+  const floorOrder = await recordBytecodeOrder(join(work, "floor-order.txt"), (env) => start("floor-record", [floorUnordered, floorConfig], env), () => wfm.nextPoll(FLOOR_CLIENT_ID), 3000);
+  const floorExe = await compileFloor({ repoRoot, target: x64, outfile: join(work, "floor"), bytecodeOrder: floorOrder });
+
+  const variants = [
+    { who: "agent", env: serviceEnv, file: agentExe, argv: [agentExe, "run", "--config", config], id: clientId, envName: "service environment" },
+    { who: "floor", env: serviceEnv, file: floorExe, argv: [floorExe, floorConfig], id: FLOOR_CLIENT_ID, envName: "service environment" },
+    { who: "agent", env: {}, file: agentExe, argv: [agentExe, "run", "--config", config], id: clientId, envName: "Bun's defaults" },
+    { who: "floor", env: {}, file: floorExe, argv: [floorExe, floorConfig], id: FLOOR_CLIENT_ID, envName: "Bun's defaults" },
+  ];
+  const results = variants.map(() => [] as number[]);
+  for (let round = 0; round < args.rounds; round++) {
+    for (const [i, v] of variants.entries()) {
+      const what = `${v.who}, ${v.envName}, round ${round + 1}`;
+      const run = await coldIdle({ file: v.file, start: () => start(`${v.who}-${i}-${round}`, v.argv, v.env), firstPoll: () => wfm.nextPoll(v.id), keep: true });
+      const t = await timerWindow(wfm, v.id, run.child.pid, what);
+      await run.child.stop();
+      results[i]!.push(t.msPerPoll);
+      say(`  ${what}: ${ms(t.msPerPoll)} per poll (${t.polls} polls); by thread: ${threadsLine(t.byThread)}`);
+    }
+  }
+  await wfm.child.stop();
+  const env = Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(" ");
+  return variants.map((v, i) => {
+    const xs = results[i]!;
+    const floorOf = results[variants.findIndex((f) => f.who === "floor" && f.envName === v.envName)]!;
+    const range = `${ms(Math.min(...xs))}–${ms(Math.max(...xs))}`;
+    return {
+      figure: `CPU per 304 poll, timer-driven, ${v.who}, ${v.envName === "service environment" ? `service environment (${env})` : v.envName} (${POLL_INTERVAL_MS} ms interval, ${TIMER_WINDOW_MS / 1000} s, median of ${xs.length}: ${range})`,
+      value: ms(median(xs)),
+      ...(v.who === "agent" ? { baseline: `floor, same environment: ${ms(median(floorOf))}`, ratio: ratio(median(xs), median(floorOf)), target: "≤ 1 ms", met: median(xs) <= 1 } : {}),
+    };
+  });
 }
 
 const ratio = (a: number, b: number) => a / b;
@@ -384,8 +461,9 @@ async function main(): Promise<{ rows: Row[]; sizes: Row[] }> {
     idleRow(`floor: idle VmRSS (build/bench/floor.ts, compiled like the agent, Bun's defaults${coldPoll(floor)})`, floor, bare, "idle bare `bun`", "rss"),
     { figure: "floor: idle RssAnon / RssFile", value: `${mib(floor.anon)} / ${mib(floor.file)}`, baseline: `idle bare \`bun\`: ${mib(bare.anon)} / ${mib(bare.file)}` },
     idleRow(`floor in the service environment too (${env})`, floorNoJit, floor, "floor", "rss"),
-    idleRow("agent / floor, both in the service environment: VmRSS", idle, floorNoJit, "floor, same environment", "rss"),
-    idleRow("agent / floor, both in the service environment: RssAnon", idle, floorNoJit, "floor, same environment", "anon"),
+    // The stricter reading of the same targets: the floor given the service's environment too (JIT off).
+    idleRow("stricter reading: agent / floor, both in the service environment: VmRSS", idle, floorNoJit, "floor, same environment", "rss", { factor: 1.15 }),
+    idleRow("stricter reading: agent / floor, both in the service environment: RssAnon", idle, floorNoJit, "floor, same environment", "anon", { factor: 1.3 }),
     idleRow(`agent with Bun's defaults (JIT on${coldPoll(agentJit)})`, agentJit, floor, "floor", "rss"),
     { figure: "agent with Bun's defaults: RssAnon", value: mib(agentJit.anon), baseline: `floor: ${mib(floor.anon)}`, ratio: ratio(agentJit.anon, floor.anon) },
     idleRow("idle VmRSS against bare Bun", idle, bare, "idle bare `bun -e`", "rss"),
@@ -504,6 +582,13 @@ async function main(): Promise<{ rows: Row[]; sizes: Row[] }> {
 
 try {
   const started = performance.now();
+  if (args.only === "timer") {
+    const rows = await timerOnly();
+    console.log(`\nmargo-agent: CPU per timer-driven 304 poll (${new Date().toISOString()}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, ${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
+    console.log(markdownTable(rows));
+    cleanup();
+    process.exit(0);
+  }
   const { rows, sizes } = await main();
   console.log(`\nmargo-agent footprint (${new Date().toISOString()}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, ${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   console.log(markdownTable(rows));

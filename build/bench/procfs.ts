@@ -52,3 +52,17 @@ export function cpuMs(pid: number): number {
   }
   return ns / 1e6;
 }
+
+/** CPU time of each thread, in milliseconds, keyed "name/tid" (/proc/PID/task/TID/comm and schedstat). */
+export function cpuMsByThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      out.set(`${name}/${tid}`, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e6);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}

@@ -74,8 +74,18 @@ interface UrlParts {
   rawQuery: string;
 }
 
+/** The last URL taken apart: a device signs requests to the same few URLs (one per poll). */
+let lastParts: { url: string; parts: UrlParts } | undefined;
+
 function urlParts(url: string | undefined): UrlParts {
   if (url === undefined) throw new SignatureBaseError("the message has no target URI");
+  if (lastParts?.url === url) return lastParts.parts;
+  const parts = parseUrlParts(url);
+  lastParts = { url, parts };
+  return parts;
+}
+
+function parseUrlParts(url: string): UrlParts {
   let u: URL;
   try {
     u = new URL(url);
@@ -85,13 +95,13 @@ function urlParts(url: string | undefined): UrlParts {
   // URL.search drops a bare trailing "?", which is still part of the target URI.
   const hrefNoHash = u.hash ? u.href.slice(0, -u.hash.length) : u.href;
   const rawQuery = u.search !== "" ? u.search : hrefNoHash.endsWith("?") ? "?" : "";
-  return {
+  return Object.freeze({
     scheme: u.protocol.slice(0, -1).toLowerCase(),
     authority: u.host.toLowerCase(),
     path: u.pathname === "" ? "/" : u.pathname,
     query: rawQuery === "" ? "?" : rawQuery,
     rawQuery,
-  };
+  });
 }
 
 /**
@@ -205,8 +215,9 @@ export function componentLines(ctx: SignatureContext, id: Item): string[] {
  * signature parameters, given as the parsed Signature-Input member so that the
  * `@signature-params` line is the exact re-serialisation of what was sent.
  * Throws SignatureBaseError when any component cannot be resolved.
+ * `serialized` is serializeInnerList(covered) when the caller has it already.
  */
-export function createSignatureBase(ctx: SignatureContext, covered: InnerList): string {
+export function createSignatureBase(ctx: SignatureContext, covered: InnerList, serialized?: string): string {
   const seen = new Set<string>();
   const lines: string[] = [];
   for (const id of covered.items) {
@@ -217,6 +228,6 @@ export function createSignatureBase(ctx: SignatureContext, covered: InnerList): 
     seen.add(key);
     lines.push(...componentLines(ctx, id));
   }
-  lines.push(`"@signature-params": ${serializeInnerList(covered)}`);
+  lines.push(`"@signature-params": ${serialized ?? serializeInnerList(covered)}`);
   return lines.join("\n");
 }

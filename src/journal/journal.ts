@@ -6,6 +6,7 @@
  * independent of each other (docs/architecture.md, INV-JOURNAL-2).
  */
 import type { SqlDatabase } from "../platform/types.ts";
+import { UntilWrite } from "../platform/counted-db.ts";
 import type { Clock } from "../util/clock.ts";
 
 export interface JournalEntry {
@@ -48,11 +49,16 @@ const toEntry = (r: Row): JournalEntry => ({
 });
 
 export class Journal {
+  /** Asked after every poll: remembered until the connection writes (when it counts its writes, src/platform/counted-db.ts). */
+  private readonly pending: UntilWrite<boolean>;
+
   /** A journal opened without a clock can read and deliver, not append. */
   constructor(
     private readonly db: SqlDatabase,
     private readonly clock?: Clock,
-  ) {}
+  ) {
+    this.pending = new UntilWrite(db);
+  }
 
   /** Appends a report; call it inside the transaction of the state change it describes. */
   append(deploymentId: string, state: string, body: string): void {
@@ -93,7 +99,7 @@ export class Journal {
   }
 
   hasPending(): boolean {
-    return this.db.prepare<{ one: number }>("SELECT 1 AS one FROM journal WHERE status = 'pending' LIMIT 1").get() !== null;
+    return this.pending.get(() => this.db.prepare<{ one: number }>("SELECT 1 AS one FROM journal WHERE status = 'pending' LIMIT 1").get() !== null);
   }
 
   counts(): { pending: number; parked: number } {

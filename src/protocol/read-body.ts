@@ -38,6 +38,8 @@ export interface BodyPrefix {
  * end, which lets the connection be reused.
  */
 export async function readPrefix(res: Response, maxBytes = ERROR_BODY_BYTES): Promise<BodyPrefix> {
+  // A 304 (every idle poll) has no body at all.
+  if (!res.body) return { text: "", complete: true };
   let result: { bytes: Uint8Array; complete: boolean };
   try {
     result = await readUpTo(res, maxBytes);

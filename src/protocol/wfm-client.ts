@@ -65,6 +65,12 @@ export class WfmClient {
   readonly profile: WfmProfile;
   /** performance.now() of the last answer (any status) from the WFM: shows a long sync is still moving. */
   lastAnswerAtMs: number | undefined;
+  /** The deadline timer of each answer whose body is still being read (see request). */
+  private readonly deadlines = new WeakMap<Response, ReturnType<typeof setTimeout>>();
+  private lastDate: string | undefined;
+  private lastDateAtMs = 0;
+  /** The manifest URL, formed once per clientId (it is asked for on every poll). */
+  private manifestUrl: { clientId: string | undefined; url: string } | undefined;
 
   constructor(private readonly opts: WfmClientOptions) {
     this.signer = opts.signer ?? unsignedRequests;
@@ -78,7 +84,10 @@ export class WfmClient {
 
   /** False while the profile's routes cannot be formed yet (v1 before onboarding gave a clientId). */
   hasClientId(): boolean {
-    return this.profile.routes(this.opts.clientId()) !== undefined;
+    const clientId = this.opts.clientId();
+    // Asked on every poll: the manifest URL formed for this clientId already says yes.
+    if (this.manifestUrl && this.manifestUrl.clientId === clientId) return true;
+    return this.profile.routes(clientId) !== undefined;
   }
 
   /** The profile's routes; throws IDENTITY_REJECTED before a v1 device is onboarded. */
@@ -93,26 +102,37 @@ export class WfmClient {
     return routeUrl(this.baseUrl, path);
   }
 
-  /** One signed request; network failures become WFM_UNREACHABLE naming the URL. */
+  /**
+   * One signed request; network failures become WFM_UNREACHABLE naming the URL.
+   * requestTimeoutMs bounds the whole exchange, the body included: its timer is
+   * cleared once the caller read the body (done), so that a poll every 100 ms
+   * does not leave a timer behind that wakes the process 30 s later (README.md,
+   * "Footprint and speed"); a body nobody reads to the end still times out.
+   */
   async request(method: string, url: string, init: { headers?: Record<string, string>; body?: Uint8Array } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set("user-agent", this.opts.userAgent);
-    if (init.body) headers.set("content-type", headers.get("content-type") ?? "application/json");
-    const signed = await this.signer.sign({ method, url, headers, body: init.body });
-    for (const [k, v] of Object.entries(signed)) headers.set(k, v);
+    const headers: Record<string, string> = { ...init.headers, "user-agent": this.opts.userAgent };
+    if (init.body && headers["content-type"] === undefined) headers["content-type"] = "application/json";
+    const signed = await this.signer.sign({ method, url, headers: new Headers(headers), body: init.body });
+    for (const k in signed) headers[k] = signed[k]!;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${this.opts.requestTimeoutMs} ms`, "TimeoutError")), this.opts.requestTimeoutMs);
+    // Like AbortSignal.timeout: the deadline alone does not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
     try {
       const res = await this.opts.fetch(url, {
         method,
         headers,
         body: init.body,
         redirect: "error", // a redirect could leave the WFM origin; refuse it
-        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+        signal: deadline.signal,
       });
+      this.deadlines.set(res, timer);
       this.lastAnswerAtMs = performance.now();
       const date = res.headers.get("date");
-      if (date) this.opts.onServerDate?.(date);
+      if (date) this.observeDate(date);
       return res;
     } catch (err) {
+      clearTimeout(timer);
       // The rc3 transport refuses with its own codes (WFM_IDENTITY_MISMATCH from the SPIFFE ID check,
       // TRUST_BUNDLE_MISSING before any bundle): keep them, they say what to fix.
       if (err instanceof AgentError) throw new AgentError(err.code, `${method} ${url}: ${err.message}`, { ...err.details, url }, { cause: err });
@@ -122,22 +142,48 @@ export class WfmClient {
     }
   }
 
+  /** The answer's body has been read (or given up on): its request's deadline is moot. */
+  done(res: Response): void {
+    const timer = this.deadlines.get(res);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.deadlines.delete(res);
+  }
+
+  /**
+   * Hands the Date header on. The header has one-second resolution, so the same
+   * value seen again within a second says nothing new (ClockOffset keeps its
+   * estimate within 1.5 s anyway): it is not parsed again on every poll.
+   */
+  private observeDate(date: string): void {
+    const now = performance.now();
+    if (date === this.lastDate && now - this.lastDateAtMs < 1000) return;
+    this.lastDate = date;
+    this.lastDateAtMs = now;
+    this.opts.onServerDate?.(date);
+  }
+
   /** An error answer, read once (bounded) and as problem+json where it is one. */
   private async problemOf(res: Response): Promise<WfmProblem> {
     const said = await readPrefix(res);
+    this.done(res);
     return readProblem({ status: res.status, contentType: res.headers.get("content-type"), body: said.text, retryAfter: res.headers.get("retry-after") });
   }
 
   async getManifest(etag: string | undefined, maxBytes: number): Promise<ManifestResult> {
-    const url = this.url(this.routes().manifest);
+    const clientId = this.opts.clientId();
+    let cached = this.manifestUrl;
+    if (!cached || cached.clientId !== clientId) cached = this.manifestUrl = { clientId, url: this.url(this.routes().manifest) };
+    const url = cached.url;
     // Exactly this media type: the Margo reference WFM answers 406 to anything else (a list, parameters, */*).
     const headers: Record<string, string> = { accept: MANIFEST_MEDIA_TYPE };
     // An oversized ETag kept from before this bound existed is not sent again: the WFM just answers 200.
-    if (etag && byteLength(etag) <= MAX_ETAG_BYTES) headers["if-none-match"] = etag;
+    if (etag && withinEtagBound(etag)) headers["if-none-match"] = etag;
     const res = await this.request("GET", url, { headers });
     const serverDate = res.headers.get("date") ?? undefined;
     if (res.status === 304) {
       await readPrefix(res, ACK_BODY_BYTES);
+      this.done(res);
       return { kind: "not-modified", serverDate };
     }
     if (res.status !== 200) {
@@ -149,10 +195,10 @@ export class WfmClient {
       if (isIdentityProblem(problem)) throw new AgentError("IDENTITY_REJECTED", `GET ${url}: ${this.profile.identityRefusal(problem)}`, details);
       throw new AgentError("WFM_HTTP_ERROR", `GET ${url}: unexpected ${problem.summary}`, details);
     }
-    const bytes = await readBounded(res, maxBytes, `GET ${url}`);
+    const bytes = await this.readWhole(res, maxBytes, `GET ${url}`);
     const manifest = parseManifest(bytes, `state manifest from ${url}`);
     const etagHeader = res.headers.get("etag");
-    if (etagHeader !== null && byteLength(etagHeader) > MAX_ETAG_BYTES) {
+    if (etagHeader !== null && !withinEtagBound(etagHeader)) {
       // A verdict on what the WFM sent (not a transport error): refused like a bad manifest.
       throw new AgentError(
         "MANIFEST_INVALID",
@@ -163,6 +209,15 @@ export class WfmClient {
     // The ETag is the digest of the exact body; without one we use that digest ourselves.
     const etag2 = etagHeader ?? `"${sha256Digest(bytes)}"`;
     return { kind: "manifest", manifest, etag: etag2, bytes, serverDate };
+  }
+
+  /** readBounded, then the request's deadline is cleared (also when the body was refused). */
+  private async readWhole(res: Response, maxBytes: number, what: string): Promise<Uint8Array> {
+    try {
+      return await readBounded(res, maxBytes, what);
+    } finally {
+      this.done(res);
+    }
   }
 
   /** Fetches a content-addressed artifact and verifies its digest before returning it. */
@@ -176,7 +231,7 @@ export class WfmClient {
       // A 404 on a content-addressed URL (deployment-not-found, invalid-bundle) is never a deletion: the sync just fails and retries.
       throw new AgentError("WFM_HTTP_ERROR", `${what}: GET ${url}: ${problem.summary}`, details);
     }
-    const bytes = await readBounded(res, maxBytes, `${what}: GET ${url}`);
+    const bytes = await this.readWhole(res, maxBytes, `${what}: GET ${url}`);
     verifyDigest(bytes, digest, `${what} (${url})`);
     return bytes;
   }
@@ -207,9 +262,11 @@ export class WfmClient {
     if (res.status >= 200 && res.status < 300) {
       // The conformance mock answers 200 {"acknowledgement":"received"}: any 2xx body is only read to its end.
       await readPrefix(res, ACK_BODY_BYTES);
+      this.done(res);
       return { kind: "accepted", status: res.status, serverDate };
     }
     const said = await readPrefix(res);
+    this.done(res);
     const contentType = res.headers.get("content-type");
     const retryAfter = res.headers.get("retry-after");
     const problem = readProblem({ status: res.status, contentType, body: said.text, retryAfter });
@@ -218,3 +275,6 @@ export class WfmClient {
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/** At most MAX_ETAG_BYTES in UTF-8. A UTF-16 code unit is at most 3 bytes: a short ETag (every real one) is not encoded on each poll. */
+const withinEtagBound = (etag: string) => etag.length * 3 <= MAX_ETAG_BYTES || byteLength(etag) <= MAX_ETAG_BYTES;

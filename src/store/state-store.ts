@@ -12,6 +12,7 @@ import type { AppliedDeployment } from "../model/applied.ts";
 import type { Clock } from "../util/clock.ts";
 import type { SqlDatabase } from "../platform/types.ts";
 import type { ComponentStatus, DeploymentState, StatusError } from "../model/states.ts";
+import { countWrites, UntilWrite } from "../platform/counted-db.ts";
 import { assertIntact, guardStoreErrors } from "./integrity.ts";
 import { MIGRATIONS, PRAGMAS, SCHEMA_VERSION } from "./schema.ts";
 
@@ -60,11 +61,19 @@ const HISTORY_KEEP = 50;
 export class StateStore {
   /** The outbox of status reports, in the same database: every change appends to it in its own transaction. */
   readonly journal: Journal;
+  private readonly meta = new Map<MetaKey, UntilWrite<string | undefined>>();
+  private readonly unsettled: UntilWrite<boolean>;
 
+  /**
+   * `db` as open() hands it over: the writer's connection counts its writes, and
+   * then the idle poll's reads are answered from memory until it writes
+   * (src/platform/counted-db.ts); any other connection is read every time.
+   */
   constructor(
     readonly db: SqlDatabase,
     private readonly clock: Clock,
   ) {
+    this.unsettled = new UntilWrite(db);
     this.journal = new Journal(db, clock);
   }
 
@@ -92,7 +101,9 @@ export class StateStore {
     } else {
       db.exec("PRAGMA busy_timeout = 2000;");
     }
-    return new StateStore(db, clock);
+    // The writer (one per data directory, under its lock) remembers its idle reads until it writes;
+    // a reader beside a running agent must see every change, so it asks every time.
+    return new StateStore(opts.readonly ? db : countWrites(db), clock);
   }
 
   /**
@@ -106,7 +117,8 @@ export class StateStore {
     db.exec("PRAGMA page_size = 1024;");
     db.exec(MIGRATIONS.join("\n"));
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    return new StateStore(db, clock);
+    // Its device is its only writer: the idle poll's reads are answered from memory, as for the file store.
+    return new StateStore(countWrites(db), clock);
   }
 
   /** Opens the file at `path` for writing: open errors and corruption come back as AgentError naming it. */
@@ -121,7 +133,9 @@ export class StateStore {
   }
 
   getMeta(key: MetaKey): string | undefined {
-    return this.db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value;
+    let cached = this.meta.get(key);
+    if (cached === undefined) this.meta.set(key, (cached = new UntilWrite(this.db)));
+    return cached.get(() => this.db.prepare<{ value: string }>("SELECT value FROM meta WHERE key = ?").get(key)?.value);
   }
 
   setMeta(key: MetaKey, value: string): void {
@@ -152,7 +166,7 @@ export class StateStore {
 
   /** Is any deployment not settled (failed, pending, installing, removing)? A tiny read for the idle path. */
   hasUnsettled(): boolean {
-    return this.db.prepare<{ one: number }>("SELECT 1 AS one FROM deployments WHERE state <> 'installed' LIMIT 1").get() !== null;
+    return this.unsettled.get(() => this.db.prepare<{ one: number }>("SELECT 1 AS one FROM deployments WHERE state <> 'installed' LIMIT 1").get() !== null);
   }
 
   getDeployment(id: string): AppliedDeployment | undefined {
