@@ -25,6 +25,8 @@ import { describeWithEngine, type EngineName, type EngineStatus, engineStatus } 
 import { cliOf, ensureTestImage, TEST_IMAGE } from "../../support/images.ts";
 
 const ID = `drift-watch-${process.pid}`;
+/** The idle device's own deployments (it has none): not a prefix of the drift tests' ids. */
+const IDLE_ID = `drift-idle-${process.pid}`;
 const BACKOFF = { backoffMs: 200, maxBackoffMs: 1000 };
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -216,9 +218,10 @@ describeWithEngine(await bothEngines(), "an idle device with the event stream up
     const devices = (["podman", "docker"] as EngineName[]).map((engine) => {
       const counting = countingPlatform();
       const runtime = runtimeFor(engine, counting.platform, join(root, engine));
-      // Only this test's deployments count (the agent asks its store): engine tests of other agents may share these engines.
+      // Only this test's deployments count (the agent asks its store): engine tests of other agents may share these engines,
+      // and so may this file's tests above (their removals' late engine events, e.g. Podman's container cleanup, must not count).
       const drops: string[] = [];
-      const watch = new DriftWatch({ watch: (hd, s) => runtime.watch!({ onEvent: hd.onEvent, onStatus: (up, why) => (up || drops.push(why ?? ""), hd.onStatus?.(up, why)) }, s), checkDrift: async () => void (await runtime.inspect()), relevant: (e) => e.deploymentId?.startsWith(ID) === true });
+      const watch = new DriftWatch({ watch: (hd, s) => runtime.watch!({ onEvent: hd.onEvent, onStatus: (up, why) => (up || drops.push(why ?? ""), hd.onStatus?.(up, why)) }, s), checkDrift: async () => void (await runtime.inspect()), relevant: (e) => e.deploymentId?.startsWith(IDLE_ID) === true });
       // The agent's periodic inspection, at 1 s here: it rests while the watch is up.
       const periodic = setInterval(() => {
         if (!watch.up) void runtime.inspect().catch(() => {});
