@@ -231,11 +231,23 @@ describeWithEngine(await bothEngines(), "an idle device with the event stream up
     try {
       for (const d of devices) d.watch.start();
       for (const d of devices) await waitFor(`${d.engine}'s event stream to be up`, () => d.watch.up);
-      const before = devices.map((d) => d.counting.lists());
-      await Bun.sleep(60_000);
-      expect(devices.map((d) => ({ engine: d.engine, up: d.watch.up, lists: d.counting.lists() - before[devices.indexOf(d)]!, checks: d.watch.counts.checks, drops: d.drops }))).toEqual(
-        devices.map((d) => ({ engine: d.engine, up: true, lists: 0, checks: 0, drops: [] })),
-      );
+      // The claim is about a minute in which the streams stay up. Podman ends `podman events` (exit 0)
+      // when it rotates its events file (events_logfile_max_size, 1 MB by default), which an engine busy
+      // with other tests does now and then; the watch then rightly reconnects and inspects once (the
+      // test above covers that). A minute with a drop proves nothing either way: it is measured again.
+      let window: { engine: EngineName; up: boolean; lists: number; checks: number; drops: string[] }[] = [];
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const before = devices.map((d) => ({ lists: d.counting.lists(), checks: d.watch.counts.checks, drops: d.drops.length }));
+        await Bun.sleep(60_000);
+        window = devices.map((d, i) => ({ engine: d.engine, up: d.watch.up, lists: d.counting.lists() - before[i]!.lists, checks: d.watch.counts.checks - before[i]!.checks, drops: d.drops.slice(before[i]!.drops) }));
+        if (window.every((w) => w.drops.length === 0)) break;
+        console.warn(`[drift-watch] an event stream dropped during the idle minute (${window.flatMap((w) => w.drops).join("; ")}): measuring another minute`);
+        for (const d of devices) await waitFor(`${d.engine}'s event stream to be up again`, () => d.watch.up);
+        // The reconnect's one inspection belongs to the dropped minute: let it start and finish first.
+        for (const [i, d] of devices.entries()) if (window[i]!.drops.length) await waitFor(`${d.engine}'s inspection after the reconnect`, () => d.watch.counts.checks > before[i]!.checks);
+        await Bun.sleep(2_000);
+      }
+      expect(window).toEqual(devices.map((d) => ({ engine: d.engine, up: true, lists: 0, checks: 0, drops: [] })));
       // The safety net in the other direction: without the stream the periodic inspection runs.
       for (const d of devices) d.watch.stop();
       for (const d of devices) await waitFor(`${d.engine}'s periodic inspection`, () => d.counting.lists() > 0);
@@ -247,5 +259,5 @@ describeWithEngine(await bothEngines(), "an idle device with the event stream up
       }
       rmSync(root, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
 });
