@@ -25,6 +25,8 @@ import { describeWithEngine, type EngineName, type EngineStatus, engineStatus } 
 import { cliOf, ensureTestImage, TEST_IMAGE } from "../../support/images.ts";
 
 const ID = `drift-watch-${process.pid}`;
+/** The idle device's own deployments (it has none): not a prefix of the drift tests' ids. */
+const IDLE_ID = `drift-idle-${process.pid}`;
 const BACKOFF = { backoffMs: 200, maxBackoffMs: 1000 };
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -216,9 +218,10 @@ describeWithEngine(await bothEngines(), "an idle device with the event stream up
     const devices = (["podman", "docker"] as EngineName[]).map((engine) => {
       const counting = countingPlatform();
       const runtime = runtimeFor(engine, counting.platform, join(root, engine));
-      // Only this test's deployments count (the agent asks its store): engine tests of other agents may share these engines.
+      // Only this test's deployments count (the agent asks its store): engine tests of other agents may share these engines,
+      // and so may this file's tests above (their removals' late engine events, e.g. Podman's container cleanup, must not count).
       const drops: string[] = [];
-      const watch = new DriftWatch({ watch: (hd, s) => runtime.watch!({ onEvent: hd.onEvent, onStatus: (up, why) => (up || drops.push(why ?? ""), hd.onStatus?.(up, why)) }, s), checkDrift: async () => void (await runtime.inspect()), relevant: (e) => e.deploymentId?.startsWith(ID) === true });
+      const watch = new DriftWatch({ watch: (hd, s) => runtime.watch!({ onEvent: hd.onEvent, onStatus: (up, why) => (up || drops.push(why ?? ""), hd.onStatus?.(up, why)) }, s), checkDrift: async () => void (await runtime.inspect()), relevant: (e) => e.deploymentId?.startsWith(IDLE_ID) === true });
       // The agent's periodic inspection, at 1 s here: it rests while the watch is up.
       const periodic = setInterval(() => {
         if (!watch.up) void runtime.inspect().catch(() => {});
@@ -228,11 +231,23 @@ describeWithEngine(await bothEngines(), "an idle device with the event stream up
     try {
       for (const d of devices) d.watch.start();
       for (const d of devices) await waitFor(`${d.engine}'s event stream to be up`, () => d.watch.up);
-      const before = devices.map((d) => d.counting.lists());
-      await Bun.sleep(60_000);
-      expect(devices.map((d) => ({ engine: d.engine, up: d.watch.up, lists: d.counting.lists() - before[devices.indexOf(d)]!, checks: d.watch.counts.checks, drops: d.drops }))).toEqual(
-        devices.map((d) => ({ engine: d.engine, up: true, lists: 0, checks: 0, drops: [] })),
-      );
+      // The claim is about a minute in which the streams stay up. Podman ends `podman events` (exit 0)
+      // when it rotates its events file (events_logfile_max_size, 1 MB by default), which an engine busy
+      // with other tests does now and then; the watch then rightly reconnects and inspects once (the
+      // test above covers that). A minute with a drop proves nothing either way: it is measured again.
+      let window: { engine: EngineName; up: boolean; lists: number; checks: number; drops: string[] }[] = [];
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const before = devices.map((d) => ({ lists: d.counting.lists(), checks: d.watch.counts.checks, drops: d.drops.length }));
+        await Bun.sleep(60_000);
+        window = devices.map((d, i) => ({ engine: d.engine, up: d.watch.up, lists: d.counting.lists() - before[i]!.lists, checks: d.watch.counts.checks - before[i]!.checks, drops: d.drops.slice(before[i]!.drops) }));
+        if (window.every((w) => w.drops.length === 0)) break;
+        console.warn(`[drift-watch] an event stream dropped during the idle minute (${window.flatMap((w) => w.drops).join("; ")}): measuring another minute`);
+        for (const d of devices) await waitFor(`${d.engine}'s event stream to be up again`, () => d.watch.up);
+        // The reconnect's one inspection belongs to the dropped minute: let it start and finish first.
+        for (const [i, d] of devices.entries()) if (window[i]!.drops.length) await waitFor(`${d.engine}'s inspection after the reconnect`, () => d.watch.counts.checks > before[i]!.checks);
+        await Bun.sleep(2_000);
+      }
+      expect(window).toEqual(devices.map((d) => ({ engine: d.engine, up: true, lists: 0, checks: 0, drops: [] })));
       // The safety net in the other direction: without the stream the periodic inspection runs.
       for (const d of devices) d.watch.stop();
       for (const d of devices) await waitFor(`${d.engine}'s periodic inspection`, () => d.counting.lists() > 0);
@@ -244,5 +259,5 @@ describeWithEngine(await bothEngines(), "an idle device with the event stream up
       }
       rmSync(root, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -16,6 +16,16 @@ beforeAll(async () => {
   writeFileSync(join(f.wfmDir, "out.yaml"), deploymentYaml("out-formats"));
   startAgent(f);
   await waitForState(f, "out-formats", "installed");
+  // Each test reads the running agent four times and compares: wait until its polls have settled
+  // (the poll after the one that applied answers 304), so a poll between two reads changes nothing
+  // they show. On a busy machine that next poll can otherwise land between the reads.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await cli(f, "status", "-o", "json");
+    if (r.code === 0 && JSON.parse(r.stdout).status?.poll?.lastOutcome === "not-modified") break;
+    if (Date.now() > deadline) throw new Error(`the agent's polls never settled: ${r.stdout}${r.stderr}`);
+    await Bun.sleep(200);
+  }
 }, 60_000);
 afterAll(() => stopField(f));
 

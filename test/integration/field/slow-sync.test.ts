@@ -23,6 +23,8 @@ for (const where of ["unix socket", "TCP"]) describe(`local API on a ${where}`, 
     // One component that takes 12 s to "apply": longer than Bun's idle timeout.
     const agent = startAgent(f, ["--simulated-delay", "12000"]);
     await waitFor("the local API", () => agent.stdout().includes("local API listening"), 30_000, () => agent.stdout() + agent.stderr());
+    // The API listens before onboarding is done; a sync before it answers "not-onboarded" (seen on a busy machine).
+    await waitFor("onboarding", () => agent.stdout().includes("onboarded: the WFM assigned clientId"), 30_000, () => agent.stdout() + agent.stderr());
     writeFileSync(join(f.wfmDir, "slow.yaml"), deploymentYaml("slow"));
     const sync = await cli(f, "sync");
     expect(sync.stderr).toBe("");

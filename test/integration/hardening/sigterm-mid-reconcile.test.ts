@@ -32,7 +32,8 @@ const committedVersion = (f: Fleet) => withDb(f, (db) => (db.query("SELECT value
 test("SIGTERM while removing: nothing reported failed, the manifest is not committed, the next start finishes it", async () => {
   const f = (fleet = await startFleet(3));
   startAgent(f, 15);
-  await waitFor("v1 installed", () => [0, 1, 2].every((i) => lastState(f, depId(i)) === "installed"), 30_000);
+  // The manifest is committed after the last deployment's state is written: wait for both.
+  await waitFor("v1 installed and committed", () => [0, 1, 2].every((i) => lastState(f, depId(i)) === "installed") && committedVersion(f) !== undefined, 30_000);
   const v1 = committedVersion(f);
   expect(v1).toBeDefined();
   await stopAgent(f);
