@@ -197,6 +197,16 @@ const threadsLine = (byThread: Map<string, number>) =>
  * measured over TIMER_WINDOW_MS, with Bun's defaults and in the service
  * environment; the medians are the table, each window's threads go to stderr.
  */
+/** The agent's first start, not measured: it onboards and installs examples/hello; the clientId the dev WFM gave it. */
+async function firstStart(agentExe: string, config: string, wfm: DevWfm): Promise<string> {
+  say("first start: onboarding and installing examples/hello (not measured)");
+  const first = start("agent-onboard", [agentExe, "run", "--config", config], serviceEnv);
+  await wfm.reportArrives("installed report for examples/hello", (r) => r.deploymentId === HELLO_ID && r.state === "installed", 30_000);
+  await first.stop();
+  if (!wfm.clientId) throw new Error("the dev WFM did not log the agent's onboarding");
+  return wfm.clientId;
+}
+
 async function timerOnly(): Promise<Row[]> {
   ensureExecutable();
   const agentExe = privateCopy(exe, join(work, "margo-agent"));
@@ -205,11 +215,7 @@ async function timerOnly(): Promise<Row[]> {
   const dataDir = join(work, "data");
   const config = join(work, "agent.yaml");
   writeAgentConfig(config, { wfmUrl: wfm.url, dataDir, apiPort, pollInterval: `${POLL_INTERVAL_MS}ms` });
-  say("first start: onboarding and installing examples/hello (not measured)");
-  const first = start("agent-onboard", [agentExe, "run", "--config", config], serviceEnv);
-  await wfm.reportArrives("installed report for examples/hello", (r) => r.deploymentId === HELLO_ID && r.state === "installed", 30_000);
-  await first.stop();
-  const clientId = wfm.clientId;
+  const clientId = await firstStart(agentExe, config, wfm);
   const floorConfig = join(work, "floor.yaml");
   writeFloorConfig(floorConfig, { wfmUrl: wfm.url, dataDir: join(work, "floor-data"), apiPort: await freePort(), pollIntervalMs: POLL_INTERVAL_MS });
   const floorUnordered = await compileFloor({ repoRoot, target: x64, outfile: join(work, "floor-unordered") });
@@ -270,12 +276,7 @@ async function main(): Promise<{ rows: Row[]; sizes: Row[] }> {
   const dataDir = join(work, "data");
   const config = join(work, "agent.yaml");
   writeAgentConfig(config, { wfmUrl: wfm.url, dataDir, apiPort, pollInterval: `${POLL_INTERVAL_MS}ms` });
-  say("first start: onboarding and installing examples/hello (not measured)");
-  const first = start("agent-onboard", [agentExe, "run", "--config", config], serviceEnv);
-  await wfm.reportArrives("installed report for examples/hello", (r) => r.deploymentId === HELLO_ID && r.state === "installed", 30_000);
-  await first.stop();
-  if (!wfm.clientId) throw new Error("the dev WFM did not log the agent's onboarding");
-  const clientId = wfm.clientId;
+  const clientId = await firstStart(agentExe, config, wfm);
   const runAgent = (name: string, env: Record<string, string> = serviceEnv, cfg = config) => start(name, [agentExe, "run", "--config", cfg], env);
 
   // ------------------------------------------------------------------ the programs compared
