@@ -92,7 +92,7 @@ export function renderSummary(s: FleetSummary): string {
     `simulated ${d.wanted} ${s.profile} devices for ${s.elapsedSeconds.toFixed(1)} s`,
     `devices     ${d.started} started${d.failedToStart ? `, ${d.failedToStart} failed to start` : ""}; ${d.identified} identified, ${d.polled} polled, ${d.reported} reported`,
     `requests    ${s.requests} (${s.requestsPerSecond}/s); reports delivered ${s.reportsDelivered}`,
-    `memory      ${s.memory.rssMiB} MiB RSS${s.memory.perDeviceKiB === null ? "" : `, ${s.memory.perDeviceKiB} KiB per device`}`,
+    `memory      ${s.memory.rssMiB} MiB RSS${s.memory.perDeviceKiB === null ? "" : `, ${s.memory.perDeviceKiB} KiB per device (RSS growth after the first device; warm-up dominates small fleets)`}`,
     "",
     `${"route".padEnd(58)} ${"count".padStart(7)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)}  answers`,
     ...s.routes.map(
