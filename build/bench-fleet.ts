@@ -11,17 +11,17 @@
  *   bun build/bench-fleet.ts [--devices 10000] [--interval 30s] [--jitter 0.2]
  *     [--steady 90s] [--outage 5m] [--after 3m] [--apply-delay 45s] [--out DIR]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../src/config/load.ts";
 import { createLogger } from "../src/log.ts";
 import { bunPlatform } from "../src/platform/bun/index.ts";
 import { ErrorTally } from "../src/simulate/error-tally.ts";
-import { Fleet } from "../src/simulate/fleet.ts";
+import { Fleet, fleetBaseConfig } from "../src/simulate/fleet.ts";
 import { parseDuration } from "../src/util/duration.ts";
 import { Child } from "./bench/child.ts";
+import { cpuMs, rssBytes } from "./bench/procfs.ts";
 import { outageChart } from "./bench/fleet-chart.ts";
 import { applicationDeploymentYaml } from "../test/support/deployment-yaml.ts";
 
@@ -70,22 +70,14 @@ const startWfm = async (n: number): Promise<Child> => {
   }
   throw new Error("the dev WFM did not come up");
 };
-/** CPU seconds (user + system) of a process so far, from /proc. */
-const cpuOf = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]) * 1024;
+/** CPU seconds of a process so far, every thread (build/bench/procfs.ts). */
+const cpuOf = (pid: number): number => cpuMs(pid) / 1000;
+const selfCpu = () => cpuOf(process.pid);
+const rss = () => rssBytes(process.pid);
 
 let wfm = await startWfm(1);
 const errors = new ErrorTally();
-const base = loadConfig({
-  sets: ["wfm.profile=rc3", `wfm.url=${url}`, `dataDir=${root}`, "runtime=simulated", `poll.interval=${INTERVAL}ms`, `poll.jitter=${values.jitter}`, "packages.reserve=1MiB", "reconcile.driftInterval=0", "api.enabled=false"],
-});
+const base = fleetBaseConfig({ profile: "rc3", wfmUrl: url, workDir: root, intervalMs: INTERVAL, jitter: Number(values.jitter) });
 const fleet = new Fleet({
   devices: DEVICES,
   base,

@@ -4,6 +4,6 @@ export { DEV_WFM_PROFILES, type DevWfmOptions, type DevWfmProfile, type Rc3Optio
 export { parseFaultFlags, parseFaultMode, mergeFaultJson, describeFaults, FaultSyntaxError } from "./faults.ts";
 export { WFM_URL_TOKEN } from "./folder.ts";
 export { adoptLegacyState, defaultStateDir, resolveStatePaths } from "./state-dir.ts";
-export { DEFAULT_TRUST_DOMAIN, DEFAULT_WFM_ID, issueClientFiles, loadOrCreateRc3Identity, type IssuedFiles, type Rc3Identity } from "./rc3/identity.ts";
+export { clientFilesIn, DEFAULT_TRUST_DOMAIN, DEFAULT_WFM_ID, issueClientFiles, loadOrCreateRc3Identity, type IssuedFiles, type Rc3Identity } from "./rc3/identity.ts";
 export { BUNDLE_PATH, DISCOVERY_PATH } from "./rc3/trust-routes.ts";
 export type { DevCapabilities, DevClient, DevReport, FaultMode, FaultSpec, RefusedConnection, SeenClient } from "./types.ts";

@@ -86,7 +86,7 @@ export async function startSimDevice(spec: SimDeviceSpec, d: SimDeviceDeps): Pro
     const clockOffset = new ClockOffset(log);
     const client = createWfmClient(metered, clockOffset, d.userAgent);
     // Package pulls are requests to the WFM's side too (its registry, its package URLs): measured the same way.
-    const platform: Platform = { ...d.platform, fetch: (url, init, tls) => d.meter.wrap((u, i) => d.platform.fetch(u, i, tls), progress)(String(url), init) };
+    const platform: Platform = { ...d.platform, fetch: (url, init, tls) => d.meter.timed(String(url), init, progress, () => d.platform.fetch(url, init, tls)) };
     const runtime = new SimulatedRuntime({ dataDir: config.dataDir, applyDelayMs: d.applyDelayMs, failureRate: d.failureRate, persist: false, random: d.random });
     const agent = new Agent({
       config: session.config,

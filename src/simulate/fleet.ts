@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { asAgentError } from "../errors/index.ts";
 import type { Logger } from "../log.ts";
@@ -128,4 +129,25 @@ export class Fleet {
   private rss(): number {
     return this.o.rss ? this.o.rss() : process.memoryUsage.rss();
   }
+}
+
+/** What every simulated device shares; deviceConfig (device.ts) adds what is each one's own. */
+export function fleetBaseConfig(o: { profile: "v1" | "rc3"; wfmUrl: string; caFile?: string; workDir: string; intervalMs: number; jitter: number }): Config {
+  const insecure = o.wfmUrl.startsWith("http://");
+  return loadConfig({
+    sets: [
+      `wfm.profile=${o.profile}`,
+      `wfm.url=${o.wfmUrl}`,
+      ...(insecure ? ["wfm.allowInsecureHttp=true", "packages.allowInsecureHttp=true"] : []),
+      ...(o.caFile ? [`wfm.caFile=${o.caFile}`] : []),
+      `dataDir=${o.workDir}`,
+      "runtime=simulated",
+      `poll.interval=${o.intervalMs}ms`,
+      `poll.jitter=${o.jitter}`,
+      "packages.reserve=1MiB",
+      "reconcile.driftInterval=0",
+      "api.enabled=false",
+      "log.level=warn",
+    ],
+  });
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { issueClientFiles, loadOrCreateRc3Identity, type Rc3Identity } from "../devwfm/index.ts";
+import { clientFilesIn, issueClientFiles, loadOrCreateRc3Identity, type Rc3Identity } from "../devwfm/index.ts";
 import { AgentError } from "../errors/index.ts";
 import type { SvidFiles } from "./device.ts";
 
@@ -17,9 +17,6 @@ export function deviceNames(count: number, prefix = "sim"): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(width, "0")}`);
 }
 
-export function svidFilesIn(dir: string): SvidFiles {
-  return { certFile: join(dir, "svid.pem"), keyFile: join(dir, "svid-key.pem"), bundleFile: join(dir, "bundle.pem") };
-}
 
 /** SVIDs from a folder: the first `count` subfolders holding svid.pem, svid-key.pem and bundle.pem, by name. */
 export function svidsFromFolder(dir: string, count: number): { name: string; svid: SvidFiles }[] {
@@ -29,11 +26,11 @@ export function svidsFromFolder(dir: string, count: number): { name: string; svi
   } catch (err) {
     throw new AgentError("CONFIG_INVALID", `--svids ${dir}: cannot read the folder (${(err as Error).message})`);
   }
-  const usable = names.filter((n) => Object.values(svidFilesIn(join(dir, n))).every((f) => existsSync(f)));
+  const usable = names.filter((n) => Object.values(clientFilesIn(join(dir, n))).every((f) => existsSync(f)));
   if (usable.length < count) {
     throw new AgentError("CONFIG_INVALID", `--svids ${dir}: ${count} devices need ${count} subfolders with svid.pem, svid-key.pem and bundle.pem; found ${usable.length}`);
   }
-  return usable.slice(0, count).map((name) => ({ name, svid: svidFilesIn(join(dir, name)) }));
+  return usable.slice(0, count).map((name) => ({ name, svid: clientFilesIn(join(dir, name)) }));
 }
 
 /** What a minted SVID is good for; one minted by an earlier run is used again while it has at least a day left. */
@@ -53,7 +50,7 @@ export async function mintSvids(
   const out: { name: string; svid: SvidFiles }[] = [];
   for (const name of names) {
     if (opts.stopped?.()) break; // SIGINT while minting: no device will start
-    const files = svidFilesIn(join(outDir, name));
+    const files = clientFilesIn(join(outDir, name));
     if (!reusable(files, identity)) await issueClientFiles(identity, name, join(outDir, name), { validityMs: MINT_VALIDITY_MS });
     out.push({ name, svid: files });
     if (out.length % 500 === 0) opts.onProgress?.(out.length);

@@ -41,23 +41,25 @@ export class FleetMeter {
     this.t0 = performance.now();
   }
 
-  /** A device's fetch, measured: the route, the answer, the time to the response headers. */
+  /** A device's fetch, measured. */
   wrap(fetch: FetchFn, progress: DeviceProgress): FetchFn {
-    return async (url, init) => {
-      const method = (init.method ?? "GET").toUpperCase();
-      const route = routeOf(method, url, this.basePath);
-      const started = performance.now();
-      this.requests++;
-      let outcome = "network";
-      try {
-        const res = await fetch(url, init);
-        outcome = String(res.status);
-        this.answered(route, res.status, progress, started);
-        return res;
-      } finally {
-        this.note(route, outcome, performance.now() - started);
-      }
-    };
+    return (url, init) => this.timed(url, init, progress, () => fetch(url, init));
+  }
+
+  /** One request, measured: the route, the answer, the time to the response headers. */
+  async timed(url: string, init: RequestInit, progress: DeviceProgress, send: () => Promise<Response>): Promise<Response> {
+    const route = routeOf((init.method ?? "GET").toUpperCase(), url, this.basePath);
+    const started = performance.now();
+    this.requests++;
+    let outcome = "network";
+    try {
+      const res = await send();
+      outcome = String(res.status);
+      this.answered(route, res.status, progress, started);
+      return res;
+    } finally {
+      this.note(route, outcome, performance.now() - started);
+    }
   }
 
   secondsSinceStart(): number {

@@ -8,14 +8,13 @@ import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUILD } from "../../build-info.ts";
-import { loadConfig } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
 import { defaultStateDir } from "../../devwfm/state-dir.ts";
 import { asAgentError } from "../../errors/index.ts";
 import { createLogger } from "../../log.ts";
 import { bunPlatform } from "../../platform/bun/index.ts";
 import { ErrorTally } from "../../simulate/error-tally.ts";
-import { Fleet } from "../../simulate/fleet.ts";
+import { Fleet, fleetBaseConfig } from "../../simulate/fleet.ts";
 import { readSimulateFlags, type SimulateFlags } from "../../simulate/options.ts";
 import { progressLine, renderSummary, type FleetSummary } from "../../simulate/summary.ts";
 import { every, sleep } from "../../util/timer.ts";
@@ -95,7 +94,7 @@ async function simulate(f: SimulateFlags): Promise<number> {
   const say = (text: string) => (f.json ? console.log(JSON.stringify({ kind: "note", text })) : console.error(text));
   let base: Config;
   try {
-    base = baseConfig(f, workDir);
+    base = fleetBaseConfig({ profile: f.profile, wfmUrl: f.wfm, caFile: f["ca-file"] ? resolve(f["ca-file"]) : undefined, workDir, intervalMs: f.interval, jitter: f.jitter });
   } catch (err) {
     throw new UsageError(asAgentError(err).message);
   }
@@ -147,25 +146,4 @@ async function simulate(f: SimulateFlags): Promise<number> {
   logFile?.end();
   if (!f["work-dir"]) rmSync(workDir, { recursive: true, force: true });
   return summary.devices.failedToStart > 0 ? EXIT.FAILURE : EXIT.OK;
-}
-
-/** What every simulated device shares; deviceConfig (src/simulate/device.ts) adds what is each one's own. */
-function baseConfig(f: SimulateFlags, workDir: string): Config {
-  const insecure = f.wfm.startsWith("http://");
-  return loadConfig({
-    sets: [
-      `wfm.profile=${f.profile}`,
-      `wfm.url=${f.wfm}`,
-      ...(insecure ? ["wfm.allowInsecureHttp=true", "packages.allowInsecureHttp=true"] : []),
-      ...(f["ca-file"] ? [`wfm.caFile=${resolve(f["ca-file"])}`] : []),
-      `dataDir=${workDir}`,
-      "runtime=simulated",
-      `poll.interval=${f.interval}ms`,
-      `poll.jitter=${f.jitter}`,
-      "packages.reserve=1MiB",
-      "reconcile.driftInterval=0",
-      "api.enabled=false",
-      "log.level=warn",
-    ],
-  });
 }

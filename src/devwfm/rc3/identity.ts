@@ -114,6 +114,11 @@ export interface IssuedFiles {
   notAfter: Date;
 }
 
+/** Where issueClientFiles puts a client's files in `outDir` (what `--svids DIR/NAME` of simulate reads). */
+export function clientFilesIn(outDir: string): { certFile: string; keyFile: string; bundleFile: string } {
+  return { certFile: path.join(outDir, "svid.pem"), keyFile: path.join(outDir, "svid-key.pem"), bundleFile: path.join(outDir, "bundle.pem") };
+}
+
 /**
  * Mints a client SVID for `clientId` into `outDir`: svid.pem (leaf and
  * intermediate, 0644), svid-key.pem (0600) and bundle.pem (the trust anchor,
@@ -123,8 +128,9 @@ export interface IssuedFiles {
 export async function issueClientFiles(identity: Rc3Identity, clientId: string, outDir: string, opts: { validityMs?: number; now?: number } = {}): Promise<IssuedFiles> {
   const id = clientSpiffeId(identity.trustDomain, identity.wfmId, clientId);
   const svid = identity.ca.issueClientSvid(identity.wfmId, clientId, { validityMs: opts.validityMs ?? DEFAULT_CLIENT_VALIDITY_MS, now: opts.now });
-  const { certFile, keyFile } = await writeSvidFiles(outDir, svid);
-  const bundleFile = path.join(outDir, "bundle.pem");
+  const files = clientFilesIn(outDir);
+  const { certFile, keyFile } = await writeSvidFiles(outDir, svid, { cert: path.basename(files.certFile), key: path.basename(files.keyFile) });
+  const { bundleFile } = files;
   await writeFileAtomic(bundleFile, identity.ca.anchorPem, 0o644);
   const record: IssuedClient = {
     clientId,
