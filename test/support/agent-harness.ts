@@ -31,21 +31,28 @@ export function memoryLogger(level = "debug"): { log: Logger; lines: () => Recor
   return { log, lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
+/** The settings of an in-process test agent: a plain-http WFM, a fixed clientId, the simulated runtime, no timers of its own, no local API. */
+export function testAgentSets(wfmUrl: string, dataDir: string, clientId = "test-device"): string[] {
+  return [
+    `wfm.url=${wfmUrl}`,
+    "wfm.allowInsecureHttp=true",
+    `wfm.clientId=${clientId}`,
+    `dataDir=${dataDir}`,
+    "runtime=simulated",
+    "packages.allowInsecureHttp=true",
+    "packages.reserve=1MiB",
+    "poll.interval=1h",
+    "reconcile.driftInterval=0",
+    "api.enabled=false",
+  ];
+}
+
 export function makeAgent(opts: { wfmUrl: string; dataDir?: string; clientId?: string; runtime?: RuntimeAdapter; sets?: string[] }): Harness {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "agent-"));
   const config = loadConfig({
     sets: [
       "wfm.profile=v1", // the default is rc3 (issue 12); these agents talk to v1 WFMs
-      `wfm.url=${opts.wfmUrl}`,
-      "wfm.allowInsecureHttp=true",
-      `wfm.clientId=${opts.clientId ?? "test-device"}`,
-      `dataDir=${dataDir}`,
-      "runtime=simulated",
-      "packages.allowInsecureHttp=true",
-      "packages.reserve=1MiB",
-      "poll.interval=1h",
-      "reconcile.driftInterval=0",
-      "api.enabled=false",
+      ...testAgentSets(opts.wfmUrl, dataDir, opts.clientId),
       ...(opts.sets ?? []),
     ],
   });

@@ -15,8 +15,8 @@ import type { Config } from "../../../src/config/schema.ts";
 import { gitSourceFactory } from "../../../src/gitops/index.ts";
 import { bunPlatform } from "../../../src/platform/bun/index.ts";
 import { agentDeps } from "../../support/agent-deps.ts";
-import { memoryLogger } from "../../support/agent-harness.ts";
-import type { FakeWfm } from "../../support/fake-wfm.ts";
+import { memoryLogger, testAgentSets } from "../../support/agent-harness.ts";
+import { type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
 import { applicationDeploymentYaml } from "../../support/deployment-yaml.ts";
 
 export const DEVICE = "edge-001";
@@ -32,16 +32,7 @@ export async function makeGitAgent(opts: { wfm: FakeWfm; gitUrl: string; dataDir
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "agent-git-"));
   const config = loadConfig({
     sets: [
-      `wfm.url=${opts.wfm.url}`,
-      "wfm.allowInsecureHttp=true",
-      "wfm.clientId=test-device",
-      `dataDir=${dataDir}`,
-      "runtime=simulated",
-      "packages.allowInsecureHttp=true",
-      "packages.reserve=1MiB",
-      "poll.interval=1h",
-      "reconcile.driftInterval=0",
-      "api.enabled=false",
+      ...testAgentSets(opts.wfm.url, dataDir),
       `device.id=${DEVICE}`,
       "desiredState.source=git",
       `git.url=${opts.gitUrl}`,
@@ -55,6 +46,13 @@ export async function makeGitAgent(opts: { wfm: FakeWfm; gitUrl: string; dataDir
   const source = await gitSourceFactory(config, bunPlatform, DEVICE, { now: opts.now });
   const agent = new Agent({ ...agentDeps({ config, runtime, resolve: packageResolver(config, bunPlatform), log }), source });
   return { agent, config, dataDir, logs: lines };
+}
+
+/** The fake WFM every GitOps test reports to, serving the one compose package appYaml names (its web service takes VALUE). */
+export function startPackageWfm(): FakeWfm {
+  const wfm = startFakeWfm();
+  wfm.set("/pkg/compose.yaml", 'services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: "${VALUE}"}\n');
+  return wfm;
 }
 
 /** An ApplicationDeployment whose one component is the fake WFM's compose package. */

@@ -11,9 +11,9 @@ import { agentStatusSource } from "../../../src/api/agent-source.ts";
 import { META } from "../../../src/store/meta-keys.ts";
 import { commitVersion } from "../../../src/gitops/version.ts";
 import { drained } from "../../support/agent-harness.ts";
-import { type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
+import type { FakeWfm } from "../../support/fake-wfm.ts";
 import { type GitServer, GitWorkTree, startGitServer } from "../../support/git-server.ts";
-import { appYaml, changes, DEVICE, makeGitAgent, states } from "./harness.ts";
+import { appYaml, changes, DEVICE, makeGitAgent, startPackageWfm, states } from "./harness.ts";
 
 let wfm: FakeWfm;
 let git: GitServer;
@@ -22,8 +22,7 @@ let tokenFile: string;
 const dir = `fleet/devices/${DEVICE}`;
 
 beforeAll(async () => {
-  wfm = startFakeWfm();
-  wfm.set("/pkg/compose.yaml", "services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: \"${VALUE}\"}\n");
+  wfm = startPackageWfm();
   git = await startGitServer({ auth: { user: "fleet-bot", password: "s3cret-token-123" } });
   work = new GitWorkTree(git.createRepo("fleet.git"));
   tokenFile = join(work.dir, "..", `token-${Date.now()}`);

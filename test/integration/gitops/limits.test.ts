@@ -13,9 +13,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { META } from "../../../src/store/meta-keys.ts";
-import { type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
+import type { FakeWfm } from "../../support/fake-wfm.ts";
 import { type GitServer, GitWorkTree, sh, startGitServer } from "../../support/git-server.ts";
-import { appYaml, DEVICE, makeGitAgent } from "./harness.ts";
+import { appYaml, DEVICE, makeGitAgent, startPackageWfm } from "./harness.ts";
 
 let wfm: FakeWfm;
 let git: GitServer;
@@ -23,8 +23,7 @@ const dir = `fleet/devices/${DEVICE}`;
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
-  wfm = startFakeWfm();
-  wfm.set("/pkg/compose.yaml", "services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: \"${VALUE}\"}\n");
+  wfm = startPackageWfm();
   git = await startGitServer();
 });
 afterAll(async () => {

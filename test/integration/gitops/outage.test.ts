@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { META } from "../../../src/store/meta-keys.ts";
 import { drained } from "../../support/agent-harness.ts";
-import { type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
+import type { FakeWfm } from "../../support/fake-wfm.ts";
 import { type GitServer, GitWorkTree, startGitServer } from "../../support/git-server.ts";
-import { appYaml, changes, DEVICE, makeGitAgent } from "./harness.ts";
+import { appYaml, changes, DEVICE, makeGitAgent, startPackageWfm } from "./harness.ts";
 
 let wfm: FakeWfm;
 let git: GitServer;
@@ -19,8 +19,7 @@ const dir = `fleet/devices/${DEVICE}`;
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
-  wfm = startFakeWfm();
-  wfm.set("/pkg/compose.yaml", "services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: \"${VALUE}\"}\n");
+  wfm = startPackageWfm();
   git = await startGitServer();
 });
 afterAll(async () => {

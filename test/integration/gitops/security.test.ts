@@ -13,9 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { META } from "../../../src/store/meta-keys.ts";
 import { drained } from "../../support/agent-harness.ts";
-import { type FakeWfm, startFakeWfm } from "../../support/fake-wfm.ts";
+import type { FakeWfm } from "../../support/fake-wfm.ts";
 import { type GitServer, GitWorkTree, sh, startGitServer } from "../../support/git-server.ts";
-import { appYaml, changes, DEVICE, makeGitAgent } from "./harness.ts";
+import { appYaml, changes, DEVICE, makeGitAgent, startPackageWfm } from "./harness.ts";
 
 let wfm: FakeWfm;
 let git: GitServer;
@@ -25,8 +25,7 @@ const dir = `fleet/devices/${DEVICE}`;
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
-  wfm = startFakeWfm();
-  wfm.set("/pkg/compose.yaml", "services:\n  web:\n    image: localhost/margo-test/busybox:1\n    environment: {VALUE: \"${VALUE}\"}\n");
+  wfm = startPackageWfm();
   git = await startGitServer({ auth: { user: "x-access-token", password: "tok-7f3a9c1e5b" } });
   tokenFile = join(scratch, "token");
   writeFileSync(tokenFile, "tok-7f3a9c1e5b\n", { mode: 0o600 });
