@@ -5,34 +5,25 @@ export function openDatabase(path: string, opts: { readonly?: boolean; cacheStat
   const db = opts.readonly
     ? new Database(path, { readonly: true, strict: true })
     : new Database(path, { create: true, strict: true });
-  // One wrapper per SQL text, like db.query's own cache: the idle poll asks the same few questions every time.
-  const statements = new Map<string, Statement<unknown>>();
   return {
     exec: (sql) => db.exec(sql),
+    // db.query keeps the compiled statement; the writer's idle reads do not get here at all
+    // (src/platform/counted-db.ts keeps one wrapper per SQL text and answers them from memory).
     prepare<Row>(sql: string): Statement<Row> {
       if (opts.cacheStatements === false) return once<Row>(db, sql);
-      let wrapped = statements.get(sql) as Statement<Row> | undefined;
-      if (wrapped === undefined) {
-        const stmt = db.query(sql);
-        wrapped = {
-          get: (...p: SqlValue[]) => (stmt.get(...(p as never[])) as Row | null) ?? null,
-          all: (...p: SqlValue[]) => stmt.all(...(p as never[])) as Row[],
-          run: (...p: SqlValue[]) => stmt.run(...(p as never[])),
-        };
-        // Statements built from data (none today) must not grow this without bound.
-        if (statements.size < 256) statements.set(sql, wrapped as Statement<unknown>);
-      }
-      return wrapped;
+      const stmt = db.query(sql);
+      return {
+        get: (...p: SqlValue[]) => (stmt.get(...(p as never[])) as Row | null) ?? null,
+        all: (...p: SqlValue[]) => stmt.all(...(p as never[])) as Row[],
+        run: (...p: SqlValue[]) => stmt.run(...(p as never[])),
+      };
     },
     transaction<T>(fn: () => T): T {
       // Bun's transaction() keeps nine compiled statements (begin, commit, savepoints) per database.
       if (opts.cacheStatements === false) return plainTransaction(db, fn);
       return db.transaction(fn).immediate();
     },
-    close: () => {
-      statements.clear();
-      db.close();
-    },
+    close: () => db.close(),
   };
 }
 
